@@ -1,0 +1,79 @@
+# authgate - a thin wrapper around meson.  See README.md.
+#
+#   make            build (./build)
+#   make check      install missing dependencies (as root), build, run every test suite
+#   make demo       run authgate for real in a sandbox (see README.md)
+#   make install    install (DESTDIR honoured)
+#   make deps       install build and test dependencies (as root)
+#   make asan-check unit suite under ASan+UBSan (./build-asan)
+#   make format     reformat the C sources; make format-check checks them
+
+BUILD      ?= build
+MESON_OPTS ?=
+MESON_TEST_OPTS ?=
+FUZZ_SECONDS ?= 60
+DESTDIR    ?=
+
+NINJA := ninja
+ROOT  := $(shell id -u 2>/dev/null)
+
+.PHONY: all deps check unit integration fuzz install demo asan-check format format-check clean distclean
+
+all: $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+deps:
+	@packaging/deps.sh
+
+# make check installs what is missing when run as root, then runs every
+# suite: unit, integration (real Postfix/Sendmail/Exim/libsasl2/LMDB) and
+# fuzz (libFuzzer, FUZZ_SECONDS per target).
+check:
+	@if [ "$(ROOT)" = 0 ]; then packaging/deps.sh; else packaging/deps.sh --check || true; fi
+	$(MAKE) all
+	meson test -C $(BUILD) --print-errorlogs --suite unit --suite integration $(MESON_TEST_OPTS)
+	$(MAKE) fuzz
+
+unit: all
+	meson test -C $(BUILD) --print-errorlogs --suite unit $(MESON_TEST_OPTS)
+
+integration: all
+	meson test -C $(BUILD) --print-errorlogs --suite integration $(MESON_TEST_OPTS)
+
+# libFuzzer needs clang: a separate build directory.
+fuzz:
+	@if [ ! -f build-fuzz/build.ninja ]; then \
+	  CC=clang meson setup build-fuzz -Dfuzzing=true -Dfuzz_seconds=$(FUZZ_SECONDS) -Db_lundef=false; \
+	else meson configure build-fuzz -Dfuzz_seconds=$(FUZZ_SECONDS); fi
+	$(NINJA) -C build-fuzz
+	meson test -C build-fuzz --print-errorlogs --suite fuzz --num-processes 2 $(MESON_TEST_OPTS)
+
+asan-check:
+	@if [ ! -f build-asan/build.ninja ]; then \
+	  meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS); fi
+	$(NINJA) -C build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C build-asan --print-errorlogs --suite unit $(MESON_TEST_OPTS)
+
+install: all
+	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
+
+demo:
+	@if [ "$(ROOT)" = 0 ]; then packaging/deps.sh; fi
+	$(MAKE) all
+	tests/demo/demo.sh $(if $(KEEP),--keep)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	-$(NINJA) -C $(BUILD) clean
+
+distclean:
+	rm -rf $(BUILD) build-fuzz build-asan
