@@ -239,6 +239,9 @@ static void finish(const authdb_conf *conf, policy_verdict *v)
     }
 }
 
+/* Called when a check found something invalid: is it the login?  0 when
+ * the login is fine; else -1 with the verdict set (mismatch, or tempfail
+ * when the store failed). */
 static int login_ok(ctx *c)
 {
     authdb_norm n;
@@ -311,8 +314,6 @@ void policy_mail(authdb *h, const authdb_conf *conf, const policy_input *in, pol
         set_reason(v, "malformed envelope sender");
         goto out;
     }
-    if (login_ok(&c) != 0)
-        goto out;
     switch (check(&c, a, alen, v->rule, sizeof(v->rule), &why)) {
     case CHECK_ALLOWED:
         set_reason(v, "envelope sender <%s> allowed", qa);
@@ -323,6 +324,8 @@ void policy_mail(authdb *h, const authdb_conf *conf, const policy_input *in, pol
         set_reason(v, "envelope sender <%s> not allowed for %s", qa, ql);
         break;
     case CHECK_INVALID:
+        if (login_ok(&c) != 0)
+            break; /* the login is at fault: verdict set */
         v->cls = POLICY_MALFORMED;
         set_text(v, "Sender address <%s> rejected: malformed address", qa);
         set_reason(v, "malformed envelope sender <%s>: %s", qa, why);
@@ -386,6 +389,8 @@ static int check_field(ctx *c, const char *name, const mailbox_list *l, int firs
         r = check(c, a, strlen(a), rule, sizeof(rule), &why);
         if (r == CHECK_TEMPFAIL)
             return -1;
+        if (r == CHECK_INVALID && login_ok(c) != 0)
+            return -1; /* the login is at fault: verdict set */
         if (r == CHECK_INVALID) {
             v->cls = POLICY_MALFORMED;
             set_text(v, "Message rejected: %s address <%s> is malformed", name, qa);
@@ -406,7 +411,7 @@ static int check_field(ctx *c, const char *name, const mailbox_list *l, int firs
         const char *a = l->embedded[i];
         quote(a, strlen(a), qa, sizeof(qa));
         r = check(c, a, strlen(a), rule, sizeof(rule), &why);
-        if (r == CHECK_TEMPFAIL)
+        if (r == CHECK_TEMPFAIL || (r == CHECK_INVALID && login_ok(c) != 0))
             return -1;
         if (r != CHECK_ALLOWED) {
             v->cls = POLICY_MISMATCH;
@@ -447,8 +452,6 @@ static void headers_auth(ctx *c, const policy_input *in, mailbox_list *from, mai
         set_reason(v, "%zu From mailboxes without Sender", from->n);
         return;
     }
-    if (login_ok(c) != 0)
-        return;
     if (check_field(c, "From", from, 1) != 0)
         return;
     if (in->nsender > 0 && check_field(c, "Sender", sender, 0) != 0)

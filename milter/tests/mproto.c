@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -64,14 +65,28 @@ static int read_all(int fd, void *p, size_t n)
     return 0;
 }
 
+/* One packet, one system call (as an MTA's buffered stream sends it). */
 static int send_pkt(mproto *m, char cmd, const void *data, size_t len)
 {
     char hdr[5];
     uint32_t n = htonl((uint32_t)len + 1);
+    struct iovec iov[2] = {{hdr, 5}, {(void *)data, len}};
+    ssize_t w;
 
     memcpy(hdr, &n, 4);
     hdr[4] = cmd;
-    if (write_all(m->fd, hdr, 5) != 0 || (len > 0 && write_all(m->fd, data, len) != 0))
+    do
+        w = writev(m->fd, iov, len > 0 ? 2 : 1);
+    while (w < 0 && errno == EINTR);
+    if (w == (ssize_t)(5 + len))
+        return 0;
+    if (w < 0)
+        return fail(m, "write: %s", strerror(errno));
+    /* A short write: send the rest plainly. */
+    if ((size_t)w < 5 && write_all(m->fd, hdr + w, 5 - (size_t)w) != 0)
+        return fail(m, "write: %s", strerror(errno));
+    w = w < 5 ? 0 : w - 5;
+    if (len > (size_t)w && write_all(m->fd, (const char *)data + w, len - (size_t)w) != 0)
         return fail(m, "write: %s", strerror(errno));
     return 0;
 }
