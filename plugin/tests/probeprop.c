@@ -97,6 +97,8 @@ static int probe_store(void *glob, sasl_server_params_t *sparams, struct propctx
                 ctx ? "ctx" : "probe");
         if (ctx != NULL && sparams != NULL)
             probe_props(f, sparams->utils->prop_get(ctx));
+        else
+            fprintf(f, "-");
         fprintf(f, "\n");
         fclose(f);
     }

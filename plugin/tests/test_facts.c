@@ -117,10 +117,107 @@ static void test_lookup_sequences(void **state)
     harness_done(&f->h);
 }
 
+/* sasl_checkpass (what PLAIN and LOGIN call, and what an MTA calls for
+ * pwcheck): canonicalization appends the realm, then one authid and one
+ * authzid lookup requesting both password properties; no mechanism runs. */
+static void test_checkpass_sequence(void **state)
+{
+    struct facts *f = *state;
+    const char *want = "lookup authid alice@example.com - *userPassword,*cmusaslsecretPLAIN\n"
+                       "lookup authzid alice@example.com - *userPassword=1,*cmusaslsecretPLAIN\n";
+    char got[8192];
+    int rc;
+
+    assert_int_equal(harness_conf(&f->h, "facts",
+                                  "pwcheck_method: auxprop\nauxprop_plugin: probe\n"
+                                  "probe_log: %s\nprobe_password: S3cret\n",
+                                  f->logpath),
+                     0);
+    assert_int_equal(harness_init(&f->h, "facts"), SASL_OK);
+    remove(f->logpath);
+    rc = harness_checkpass("example.com", "alice", "S3cret");
+    facts_read(f, got, sizeof(got));
+    harness_done(&f->h);
+    if (rc != SASL_OK || strcmp(got, want) != 0)
+        fail_msg("checkpass: got rc %d and\n%s\nwant rc 0 and\n%s", rc, got, want);
+}
+
+/* One probe by sasl_setpass itself, then one per SCRAM variant's setpass
+ * (SHA-1, -224, -256, -384, -512): each probes before looking at
+ * scram_secret_generate. */
+#define FACTS_SCRAM_PROBES                                                                         \
+    "store - probe -\n"                                                                            \
+    "store - probe -\n"                                                                            \
+    "store - probe -\n"                                                                            \
+    "store - probe -\n"                                                                            \
+    "store - probe -\n"
+
+/* sasl_setpass: probe, then userPassword for the user exactly as given
+ * (no realm appended although the connection has one). */
+static void test_setpass_sequence(void **state)
+{
+    struct facts *f = *state;
+    const char *want = "store - probe -\n"
+                       "store alice ctx userPassword=1\n" FACTS_SCRAM_PROBES;
+    sasl_conn_t *conn = NULL;
+    char got[8192];
+    int rc;
+
+    assert_int_equal(
+        harness_conf(&f->h, "facts", "auxprop_plugin: probe\nprobe_log: %s\n", f->logpath), 0);
+    assert_int_equal(harness_init(&f->h, "facts"), SASL_OK);
+    assert_int_equal(sasl_server_new("smtp", "mx.test", "example.com", NULL, NULL, NULL, 0, &conn),
+                     SASL_OK);
+    remove(f->logpath);
+    rc = sasl_setpass(conn, "alice", "S3cret", 6, NULL, 0, SASL_SET_CREATE);
+    facts_read(f, got, sizeof(got));
+    sasl_dispose(&conn);
+    harness_done(&f->h);
+    if (rc != SASL_OK || strcmp(got, want) != 0)
+        fail_msg("setpass: got rc %d and\n%s\nwant rc 0 and\n%s", rc, got, want);
+}
+
+/* saslpasswd2 -c -u DOM: the user as typed (realm only in sparams), then a
+ * store wiping the three cmusaslsecret properties.  -d: userPassword and
+ * "*" without values, then the same wipe. */
+static void test_saslpasswd2_sequence(void **state)
+{
+    struct facts *f = *state;
+    char *create[] = {"/usr/sbin/saslpasswd2", "-p", "-c", "-u", "example.com", "alice", NULL};
+    char *del[] = {"/usr/sbin/saslpasswd2", "-d", "alice", NULL};
+    const char *wipe =
+        "store alice ctx cmusaslsecretCRAM-MD5=0,cmusaslsecretDIGEST-MD5=0,cmusaslsecretPLAIN=0\n";
+    char want[2048], out[4096], got[8192];
+    int rc;
+
+    assert_int_equal(
+        harness_conf(&f->h, "saslpasswd", "auxprop_plugin: probe\nprobe_log: %s\n", f->logpath), 0);
+    remove(f->logpath);
+    rc = harness_run(&f->h, create, "S3cret", out, sizeof(out));
+    facts_read(f, got, sizeof(got));
+    snprintf(want, sizeof(want), "store - probe -\nstore alice ctx userPassword=1\n%s%s",
+             FACTS_SCRAM_PROBES, wipe);
+    if (rc != 0 || strcmp(got, want) != 0)
+        fail_msg("saslpasswd2 -c: got exit %d (%s) and\n%s\nwant exit 0 and\n%s", rc, out, got,
+                 want);
+
+    remove(f->logpath);
+    rc = harness_run(&f->h, del, NULL, out, sizeof(out));
+    facts_read(f, got, sizeof(got));
+    snprintf(want, sizeof(want), "store - probe -\nstore alice ctx userPassword=0,*=0\n%s%s",
+             FACTS_SCRAM_PROBES, wipe);
+    if (rc != 0 || strcmp(got, want) != 0)
+        fail_msg("saslpasswd2 -d: got exit %d (%s) and\n%s\nwant exit 0 and\n%s", rc, out, got,
+                 want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lookup_sequences, facts_setup, facts_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpass_sequence, facts_setup, facts_teardown),
+        cmocka_unit_test_setup_teardown(test_setpass_sequence, facts_setup, facts_teardown),
+        cmocka_unit_test_setup_teardown(test_saslpasswd2_sequence, facts_setup, facts_teardown),
     };
     return cmocka_run_group_tests_name("plugin-facts", tests, NULL, NULL);
 }
