@@ -119,19 +119,30 @@ static unsigned auxprop_wanted(const struct propval *pr, unsigned flags)
     return want;
 }
 
-/* Set every wanted property from s.  Returns SASL_OK or a SASL error. */
-static int auxprop_fill(const sasl_utils_t *u, struct propctx *ctx, unsigned flags,
-                        const authdb_secrets *s, const char *store, const char *who)
+/* The running mechanism's name, or NULL (sasl_checkpass runs none). */
+static const char *auxprop_mech(const sasl_utils_t *u)
 {
-    const struct propval *pr = u->prop_get(ctx);
-    struct auxprop_emit e = {u, ctx, NULL};
     const char *mech = NULL;
-    const char *why = NULL;
-    int r = SASL_OK;
-    int k;
 
     if (u->getprop == NULL || u->getprop(u->conn, SASL_MECHNAME, (const void **)&mech) != SASL_OK)
         mech = NULL;
+    return mech;
+}
+
+/* Set every wanted property from s.  Returns SASL_OK or a SASL error. */
+static int auxprop_fill(const sasl_utils_t *u, struct propctx *ctx, unsigned flags, unsigned want,
+                        const authdb_secrets *s, const char *store, const char *user, unsigned ulen)
+{
+    const struct propval *pr = u->prop_get(ctx);
+    struct auxprop_emit e = {u, ctx, NULL};
+    /* Only SCRAM needs the mechanism's name; asking for it outside a
+     * mechanism (sasl_checkpass) costs libsasl an error message. */
+    const char *mech = (want & (1u << PROPS_AUTHPASSWORD)) ? auxprop_mech(u) : NULL;
+    const char *why = NULL;
+    char who[128];
+    int r = SASL_OK;
+    int k;
+
     for (; pr != NULL && pr->name != NULL && r == SASL_OK; pr++) {
         k = props_kind(pr->name, (flags & SASL_AUXPROP_AUTHZID) != 0);
         if (k < 0 || (pr->values != NULL && !(flags & SASL_AUXPROP_OVERRIDE)))
@@ -144,7 +155,8 @@ static int auxprop_fill(const sasl_utils_t *u, struct propctx *ctx, unsigned fla
             r = SASL_OK;
     }
     if (r != SASL_OK)
-        auxprop_log(u, SASL_LOG_ERR, "authgate: store %s: login %s: %s", store, who,
+        auxprop_log(u, SASL_LOG_ERR, "authgate: store %s: login %s: %s", store,
+                    authdb_log_escape(user, ulen, who, sizeof(who)),
                     why != NULL ? why : sasl_errstring(r, NULL, NULL));
     return r;
 }
@@ -156,6 +168,7 @@ static int auxprop_lookup(void *glob, sasl_server_params_t *sparams, unsigned fl
     const sasl_utils_t *u;
     authdb_secrets *s = NULL;
     authdb *db = NULL;
+    unsigned want;
     char who[128];
     char why[512];
     int r = SASL_OK;
@@ -170,9 +183,11 @@ static int auxprop_lookup(void *glob, sasl_server_params_t *sparams, unsigned fl
         goto out;
     }
     u = sparams->utils;
-    if ((flags & SASL_AUXPROP_AUTHZID) || auxprop_wanted(u->prop_get(sparams->propctx), flags) == 0)
+    if (flags & SASL_AUXPROP_AUTHZID)
         goto out;
-    authdb_log_escape(user, ulen, who, sizeof(who));
+    want = auxprop_wanted(u->prop_get(sparams->propctx), flags);
+    if (want == 0)
+        goto out;
     if (c->opt.error[0] != '\0') {
         auxprop_log(u, SASL_LOG_ERR, "authgate: configuration error: %s", c->opt.error);
         r = SASL_UNAVAIL;
@@ -187,15 +202,17 @@ static int auxprop_lookup(void *glob, sasl_server_params_t *sparams, unsigned fl
     rc = authdb_secrets_lookup(db, user, ulen, &s);
     r = props_lookup_status(rc);
     if (r == SASL_NOUSER) {
-        auxprop_log(u, SASL_LOG_DEBUG, "authgate: no login %s", who);
+        auxprop_log(u, SASL_LOG_DEBUG, "authgate: no login %s",
+                    authdb_log_escape(user, ulen, who, sizeof(who)));
     } else if (r != SASL_OK) {
-        auxprop_log(u, SASL_LOG_ERR, "authgate: store %s: lookup of %s: %s", c->opt.store, who,
-                    authdb_strerror(rc));
+        auxprop_log(u, SASL_LOG_ERR, "authgate: store %s: lookup of %s: %s", c->opt.store,
+                    authdb_log_escape(user, ulen, who, sizeof(who)), authdb_strerror(rc));
     } else if (authdb_secrets_flags(s) & AUTHDB_USER_DISABLED) {
-        auxprop_log(u, SASL_LOG_FAIL, "authgate: login %s is disabled", who);
+        auxprop_log(u, SASL_LOG_FAIL, "authgate: login %s is disabled",
+                    authdb_log_escape(user, ulen, who, sizeof(who)));
         r = props_disabled_status();
     } else {
-        r = auxprop_fill(u, sparams->propctx, flags, s, c->opt.store, who);
+        r = auxprop_fill(u, sparams->propctx, flags, want, s, c->opt.store, user, ulen);
     }
 out:
     authdb_secrets_free(s);

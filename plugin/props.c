@@ -54,7 +54,13 @@ int props_kind(const char *name, int authzid)
 
     if (name == NULL || authzid || name[0] != '*')
         goto out;
-    for (i = 0; i < PROPS_KINDS; i++) {
+    /* libsasl's mechanisms spell the names exactly; other callers may not
+     * (LDAP attribute names are case-insensitive). */
+    for (i = 0; i < PROPS_KINDS && kind < 0; i++) {
+        if (strcmp(name + 1, props_names[i]) == 0)
+            kind = i;
+    }
+    for (i = 0; i < PROPS_KINDS && kind < 0; i++) {
         if (strcasecmp(name + 1, props_names[i]) == 0)
             kind = i;
     }
