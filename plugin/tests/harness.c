@@ -9,6 +9,7 @@
  * harness_run's child when exec fails.
  */
 #include <dirent.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -323,11 +324,37 @@ void harness_log_clear(harness *h)
     pthread_mutex_unlock(&h->logmu);
 }
 
+/* In a sanitizer build the plugin carries ASan/UBSan references: a tool
+ * that loads it must have the same runtimes preloaded (and leak checking
+ * off: the tools are not ours).  Collect the runtime paths this process
+ * has loaded, and libcrypt's: ASan intercepts crypt_r and resolves the
+ * real one at startup, before the plugin would bring libcrypt in. */
+struct harness_preload {
+    char list[2 * PATH_MAX];
+};
+
+static int harness_find_runtime(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct harness_preload *p = arg;
+    const char *name = info->dlpi_name;
+    size_t used = strlen(p->list);
+
+    (void)size;
+    if (name != NULL &&
+        (strstr(name, "/libasan.so") != NULL || strstr(name, "/libubsan.so") != NULL ||
+         strstr(name, "/libcrypt.so") != NULL) &&
+        used + strlen(name) + 2 < sizeof(p->list))
+        snprintf(p->list + used, sizeof(p->list) - used, "%s%s", used ? ":" : "", name);
+    return 0;
+}
+
 int harness_run(harness *h, char *const argv[], const char *input, char *out, size_t outsz)
 {
     int in[2] = {-1, -1}, res[2] = {-1, -1};
     char envpath[sizeof(h->sasl_path) + 16], envconf[PATH_MAX + 32];
-    char *envp[] = {envpath, envconf, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+    char envpre[sizeof(struct harness_preload) + 16];
+    char *envp[] = {envpath, envconf, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL, NULL};
+    struct harness_preload pre = {{0}};
     size_t got = 0;
     ssize_t n;
     pid_t pid;
@@ -336,6 +363,13 @@ int harness_run(harness *h, char *const argv[], const char *input, char *out, si
     if (harness_fmt(envpath, sizeof(envpath), "SASL_PATH=%s", h->sasl_path) ||
         harness_fmt(envconf, sizeof(envconf), "SASL_CONF_PATH=%s", h->confdir))
         goto out;
+    dl_iterate_phdr(harness_find_runtime, &pre);
+    if (strstr(pre.list, "/libasan.so") != NULL || strstr(pre.list, "/libubsan.so") != NULL) {
+        if (harness_fmt(envpre, sizeof(envpre), "LD_PRELOAD=%s", pre.list))
+            goto out;
+        envp[3] = envpre;
+        envp[4] = "ASAN_OPTIONS=detect_leaks=0";
+    }
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(res, O_CLOEXEC) != 0)
         goto out;
     pid = fork();
