@@ -154,10 +154,12 @@ static int auxprop_fill(const sasl_utils_t *u, struct propctx *ctx, unsigned fla
         if (r > 0)
             r = SASL_OK;
     }
-    if (r != SASL_OK)
+    if (r != SASL_OK && why != NULL)
         auxprop_log(u, SASL_LOG_ERR, "authgate: store %s: login %s: %s", store,
-                    authdb_log_escape(user, ulen, who, sizeof(who)),
-                    why != NULL ? why : sasl_errstring(r, NULL, NULL));
+                    authdb_log_escape(user, ulen, who, sizeof(who)), why);
+    else if (r != SASL_OK)
+        auxprop_log(u, SASL_LOG_ERR, "authgate: login %s: cannot set a property (SASL code %d)",
+                    authdb_log_escape(user, ulen, who, sizeof(who)), r);
     return r;
 }
 

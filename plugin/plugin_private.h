@@ -56,6 +56,10 @@ typedef int (*options_get_fn)(void *arg, const char *key, char *buf, size_t bufs
  * lookup with a temporary failure (fail closed, never open).  Never logs. */
 void options_load(options_get_fn get, void *arg, options *out);
 
+/* The i-th option key of the plugin (0-based), or NULL past the end: for
+ * the test that every key is documented in docs/authgate.7. */
+const char *options_key_at(size_t i);
+
 /* Parse a libsasl-style boolean ("yes", "on", "1", "true" / "no", "off",
  * "0", "false", any case).  Returns 1 or 0, or -1 if it is neither. */
 int options_bool(const char *v);

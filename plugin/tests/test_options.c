@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -122,12 +123,40 @@ static void test_options_bool(void **state)
     }
 }
 
+/* Every key of the option table is documented in docs/authgate.7 as an
+ * ".It Cm key" entry (the page's path comes from meson). */
+static void test_options_documented(void **state)
+{
+    const char *page = getenv("AUTHGATE_MAN_PAGE");
+    char text[65536];
+    char want[128];
+    size_t n = 0, i;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(page);
+    f = fopen(page, "r");
+    if (f == NULL)
+        fail_msg("cannot open %s", page);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    for (i = 0; options_key_at(i) != NULL; i++) {
+        snprintf(want, sizeof(want), "\n.It Cm %s", options_key_at(i));
+        if (strstr(text, want) == NULL)
+            fail_msg("%s does not document option %s (no \"%s\")", page, options_key_at(i),
+                     want + 1);
+    }
+    assert_true(i >= 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options_table),
         cmocka_unit_test(test_options_store_too_long),
         cmocka_unit_test(test_options_bool),
+        cmocka_unit_test(test_options_documented),
     };
     return cmocka_run_group_tests_name("plugin-options", tests, NULL, NULL);
 }
