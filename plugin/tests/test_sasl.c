@@ -446,6 +446,48 @@ static void test_fork_per_connection(void **state)
     harness_done(&f->h);
 }
 
+/* Postfix: smtpd initializes SASL as root, enters its chroot (where the
+ * store's path does not exist), drops privileges and never forks again.
+ * The handle opened at init must serve every mechanism from inside. */
+static void test_init_then_chroot(void **state)
+{
+    struct fixture *f = *state;
+    char jail[PATH_MAX + 16];
+    pid_t pid;
+    int status;
+
+    if (geteuid() != 0)
+        skip(); /* chroot needs root */
+    snprintf(jail, sizeof(jail), "%s/jail", f->h.root);
+    assert_int_equal(mkdir(jail, 0755), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int bad = 0;
+        size_t m;
+        if (harness_init(&f->h, APP) != SASL_OK)
+            _exit(100);
+        if (chroot(jail) != 0 || chdir("/") != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(101);
+        if (access(f->h.store, F_OK) == 0)
+            _exit(102); /* the store must not be visible in the jail */
+        for (m = 0; m < NMECHS; m++) {
+            bad |= harness_auth(&f->h, mechs[m], NULL, "alice@example.com", NULL, "Al1ce-pw", NULL,
+                                NULL, 0) != SASL_OK;
+            bad |= harness_auth(&f->h, mechs[m], NULL, "alice@example.com", NULL, "wrong-pw", NULL,
+                                NULL, 0) != SASL_BADAUTH;
+            bad |= harness_auth(&f->h, mechs[m], NULL, "nobody@example.com", NULL, "x", NULL, NULL,
+                                0) != SASL_NOUSER;
+        }
+        _exit(bad ? 103 : 0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("init, chroot, setuid: got child status %d, want 0 (100 init, 101 chroot, "
+                 "102 store visible, 103 a mechanism answered wrong)",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 static int open_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");
@@ -691,6 +733,7 @@ int main(void)
         T(test_store_appears_later),
         T(test_changes_without_reinit),
         T(test_fork_per_connection),
+        T(test_init_then_chroot),
         T(test_init_done_cycles),
         T(test_threads),
         T(test_store_probe),
