@@ -3,7 +3,7 @@
  *
  * Interface: harness_setup, harness_teardown, harness_conf, harness_init,
  * harness_done, harness_auth, harness_checkpass, harness_logged,
- * harness_log_clear, harness_run.
+ * harness_log_clear, harness_run, harness_tools_missing.
  *
  * Diagnostics: functions return codes; nothing is printed except by
  * harness_run's child when exec fails.
@@ -406,4 +406,18 @@ out:
             close(res[i]);
     }
     return rc;
+}
+
+const char *harness_tools_missing(void)
+{
+    static const char *const need[] = {HARNESS_SASLPASSWD2, HARNESS_VIEWER,
+                                       HARNESS_STOCK_PLUGINS "/libsasldb.so"};
+    const char *missing = NULL;
+    size_t i;
+
+    for (i = 0; i < sizeof(need) / sizeof(need[0]) && missing == NULL; i++) {
+        if (access(need[i], F_OK) != 0)
+            missing = need[i];
+    }
+    return missing;
 }

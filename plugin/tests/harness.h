@@ -73,6 +73,14 @@ void harness_log_clear(harness *h);
  * returned and up to outsz-1 bytes of stdout+stderr land in out. */
 int harness_run(harness *h, char *const argv[], const char *input, char *out, size_t outsz);
 
+/* The external programs and stock plugins some tests need (Debian's
+ * sasl2-bin and libsasl2-modules-db).  Returns NULL when all are present,
+ * else the path of the first one missing. */
+const char *harness_tools_missing(void);
+
+#define HARNESS_SASLPASSWD2 "/usr/sbin/saslpasswd2"
+#define HARNESS_VIEWER      "/usr/sbin/saslpluginviewer"
+
 /* The directory of the stock plugins (pkg-config libdir/sasl2). */
 #ifndef HARNESS_STOCK_PLUGINS
 #define HARNESS_STOCK_PLUGINS "/usr/lib/x86_64-linux-gnu/sasl2"
