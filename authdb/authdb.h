@@ -101,7 +101,8 @@ int authdb_is_tempfail(int code);
  * local parts are NFC-normalized and case-folded).
  * Subaddress: with strip_subaddress and a delimiter set, everything from the
  * first delimiter in the local part is removed ("a+tag" -> "a"); a local part
- * that starts with a delimiter is left alone.
+ * that starts with a delimiter, or whose stripped form would end in a dot,
+ * is left alone.
  * Logins are a bare local part ("alice") or an address ("alice@example.com");
  * subaddresses are never stripped from logins.
  */
@@ -296,6 +297,11 @@ typedef struct authdb_derive_params {
 } authdb_derive_params;
 
 int authdb_derive_params_get(authdb *h, authdb_txn *txn, authdb_derive_params *out);
+
+/* The store's parameters with a login's own mechanisms override applied
+ * (an unknown login gets the store's). */
+int authdb_derive_params_for(authdb *h, authdb_txn *txn, const char *login, size_t len,
+                             authdb_derive_params *out);
 
 /* Derive every secret p asks for from a cleartext password, for the
  * normalized login (DIGEST-MD5 hashes the login as given).  Pure: no store

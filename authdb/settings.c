@@ -3,7 +3,8 @@
  *
  * Interface: authdb_setting_info_at, authdb_setting_info_find,
  * authdb_setting_check, authdb_setting_get, authdb_setting_set,
- * authdb_norm_get, authdb_derive_params_get; private settings_read_norm,
+ * authdb_norm_get, authdb_derive_params_get, authdb_derive_params_for; private
+ * settings_read_norm,
  * settings_put_defaults.
  *
  * Settings live in the meta DB of their environment under "s:<key>";
@@ -346,18 +347,23 @@ int settings_put_defaults(MDB_txn *t, struct store_env *e, int which, const char
     return store_meta_put(t, e, "dummy_hash", dummy, strlen(dummy));
 }
 
+/* On every lookup's path: kept to one meta get per environment. */
 int settings_read_norm(authdb_txn *txn, authdb_norm *out)
 {
     char v[AUTHDB_SETTING_MAX + 1];
     MDB_txn *t;
     struct store_env *e;
-    int rc;
+    MDB_val mv;
+    int rc = AUTHDB_ENOENV;
 
     authdb_norm_defaults(out);
-    rc = setting_read(txn, setting_find("local_part_case"), v, sizeof(v));
-    if (rc != AUTHDB_OK)
+    for (int i = 0; i < ENV_COUNT && rc == AUTHDB_ENOENV; i++)
+        if (store_txn_env(txn, i, &t, &e) == AUTHDB_OK)
+            rc = store_meta_get(t, e, "s:local_part_case", &mv);
+    if (rc == AUTHDB_OK)
+        out->case_sensitive = mv.mv_size == 9 && memcmp(mv.mv_data, "sensitive", 9) == 0;
+    else if (rc != AUTHDB_NOTFOUND)
         return rc;
-    out->case_sensitive = strcmp(v, "sensitive") == 0;
     if (store_txn_env(txn, ENV_POLICY, &t, &e) == AUTHDB_OK) {
         rc = meta_setting(t, e, setting_find("subaddress_delimiter"), v, sizeof(v));
         if (rc != AUTHDB_OK)
@@ -407,4 +413,18 @@ int authdb_derive_params_get(authdb *h, authdb_txn *txn, authdb_derive_params *o
     if (own)
         authdb_txn_end(use);
     return rc;
+}
+
+int authdb_derive_params_for(authdb *h, authdb_txn *txn, const char *login, size_t len,
+                             authdb_derive_params *out)
+{
+    authdb_user u;
+    int rc = authdb_derive_params_get(h, txn, out);
+
+    if (rc != AUTHDB_OK)
+        return rc;
+    rc = authdb_user_get(h, txn, login, len, &u);
+    if (rc == AUTHDB_OK && u.mechs_override != 0)
+        out->mechs = u.mechs_override;
+    return rc == AUTHDB_NOTFOUND ? AUTHDB_OK : rc;
 }

@@ -69,6 +69,14 @@ int tu_mode(const char *path)
     return (int)(st.st_mode & 07777);
 }
 
+int tu_gid(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        fail_msg("stat %s failed", path);
+    return (int)st.st_gid;
+}
+
 int tu_count_entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -161,6 +169,18 @@ int tu_set_flags(authdb *h, const char *login, unsigned set, unsigned clear)
 {
     struct tu_op o = {.login = login, .set = set, .clear = clear};
     return authdb_write(h, op_flags, &o);
+}
+
+static int op_mechs(authdb_txn *txn, void *arg)
+{
+    struct tu_op *o = arg;
+    return authdb_user_set_mechs(txn, o->login, (size_t)-1, o->set);
+}
+
+int tu_set_mechs(authdb *h, const char *login, unsigned mechs)
+{
+    struct tu_op o = {.login = login, .set = mechs};
+    return authdb_write(h, op_mechs, &o);
 }
 
 static int op_del(authdb_txn *txn, void *arg)
