@@ -237,6 +237,33 @@ wait "$PID"; rc=$?
 [ ! -e "$T/milter.pid" ] && ok "pid file removed" || bad "pid file left behind"
 [ ! -e "$SOCK" ] && ok "socket removed" || bad "socket left behind"
 
+# --- -t, and daemon mode (detached; the command waits for readiness)
+"$MILTER" -t -c "$T/authgate.conf" 2>/dev/null && ok "-t: usable configuration" \
+    || bad "-t failed on a usable configuration"
+conf "$T/bad.conf" "$T/d.sock" "store = $T/nonexistent"
+sed -i "1d" "$T/bad.conf"
+"$MILTER" -t -c "$T/bad.conf" 2>/dev/null && bad "-t passed with a missing store" \
+    || ok "-t: missing store reported"
+conf "$T/daemon.conf" "$T/d.sock"
+sed -i "s|^milter_pidfile = .*|milter_pidfile = $T/d.pid|" "$T/daemon.conf"
+if "$MILTER" -c "$T/daemon.conf"; then
+    DPID=$(cat "$T/d.pid" 2>/dev/null)
+    PIDS+=("$DPID")
+    if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null && [ -S "$T/d.sock" ]; then
+        ok "daemon mode: returned 0 once listening (pid $DPID)"
+    else bad "daemon mode: no live daemon behind the pid file"; fi
+    out=$("$CLIENT" "${A[@]}" -f '<alice@example.com>' "unix:$T/d.sock" 2>&1)
+    [ "$(head -1 <<<"$out")" = "mail: continue" ] && ok "daemon answers" || bad "daemon: $out"
+    kill -TERM "$DPID"
+    for _ in $(seq 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$DPID" 2>/dev/null && bad "daemon still running after SIGTERM" || ok "daemon stopped"
+else
+    bad "daemon mode: startup failed"
+fi
+conf "$T/nodir.conf" "$T/no/such/dir/m.sock"
+"$MILTER" -c "$T/nodir.conf" 2>/dev/null && bad "daemon mode: started without its socket" \
+    || ok "daemon mode: a socket that cannot be created fails the command"
+
 # --- privileges (root only)
 if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null && getent group nogroup >/dev/null; then
     "$MKSTORE" -g nogroup "$T/store2" allow alice@example.com alias@example.com || exit 1
