@@ -88,6 +88,12 @@ int addrscan_run(const char *text, size_t len, addrscan_cb cb, void *arg, unsign
     int rc = 0;
 
     sbuf_init(&f, len);
+    /* Plain ASCII without "@": nothing to fold, nothing to find. */
+    for (i = 0; i < len && (unsigned char)text[i] < 0x80 && text[i] != '@'; i++)
+        ;
+    if (i == len)
+        goto out;
+    i = 0;
     while (i < len) {
         int m;
         n = utf8_decode(u + i, len - i, &cp);

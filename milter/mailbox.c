@@ -59,13 +59,15 @@ static int has_encword_marker(const char *s, size_t len)
 static size_t arena_put(parser *p, const char *s, size_t len, int unfold)
 {
     sbuf *a = &p->out->arena;
-    size_t off = a->len;
+    size_t off = a->len, start = 0;
 
-    for (size_t i = 0; i < len; i++) {
-        if (unfold && (s[i] == '\r' || s[i] == '\n'))
-            continue;
-        sbuf_addc(a, s[i]);
+    for (size_t i = 0; unfold && i < len; i++) {
+        if (s[i] == '\r' || s[i] == '\n') {
+            sbuf_add(a, s + start, i - start);
+            start = i + 1;
+        }
     }
+    sbuf_add(a, s + start, len - start);
     sbuf_addc(a, '\0');
     return off;
 }
@@ -95,10 +97,10 @@ static int scan_text(parser *p, const char *raw, size_t len, size_t where, size_
 {
     sbuf dec;
     unsigned rf = 0, af = 0;
-    int rc = -1;
+    int rc = -1, encoded = has_encword_marker(raw, len);
 
     sbuf_init(&dec, ARENA_MAX);
-    if (rfc2047_decode(raw, len, &dec, &rf) != 0) {
+    if (encoded && rfc2047_decode(raw, len, &dec, &rf) != 0) {
         p->oom = 1;
         goto out;
     }
@@ -106,15 +108,17 @@ static int scan_text(parser *p, const char *raw, size_t len, size_t where, size_
         fail(p, DEFECT_DECODED_CTRL, where);
         goto out;
     }
+    /* Without "=?" the decoded text is the raw text: scan it once. */
     if (addrscan_run(raw, len, add_embedded, p, &af) != 0 ||
-        addrscan_run(sbuf_str(&dec), dec.len, add_embedded, p, &af) != 0)
+        (encoded && addrscan_run(sbuf_str(&dec), dec.len, add_embedded, p, &af) != 0))
         goto out;
     if ((af & ADDRSCAN_BIDI) && (af & ADDRSCAN_AT)) {
         fail(p, DEFECT_BIDI, where);
         goto out;
     }
     if (decoded_off != NULL)
-        *decoded_off = arena_put(p, sbuf_str(&dec), dec.len, 0);
+        *decoded_off =
+            encoded ? arena_put(p, sbuf_str(&dec), dec.len, 0) : arena_put(p, raw, len, 0);
     rc = 0;
 out:
     if (p->out->defect == DEFECT_NONE && rc != 0)
