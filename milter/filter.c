@@ -232,6 +232,14 @@ static int apply_edit(void *arg, enum plan_edit_kind kind, const char *name, uns
     return rc == MI_SUCCESS ? 0 : -1;
 }
 
+static void tempfail_plan(plan *p, const char *text)
+{
+    p->disposition = PLAN_TEMPFAIL;
+    snprintf(p->code, sizeof(p->code), "451");
+    snprintf(p->xcode, sizeof(p->xcode), "4.3.0");
+    reply_escape(text, p->text, sizeof(p->text));
+}
+
 static sfsistat cb_eom(SMFICTX *ctx)
 {
     conn *c = smfi_getpriv(ctx);
@@ -254,27 +262,21 @@ static sfsistat cb_eom(SMFICTX *ctx)
     policy_headers(runtime_store(fctx->rt, c->g), c->g->conf, &in, &v);
     policy_merge(&v, &c->mail);
     plan_build(&c->m, &v, c->g->authserv_id, c->login, c->mech, &p);
+    /* Log before the header edits: the edit packets and the final reply
+     * then leave back to back, and the MTA reads them in one go. */
+    log_decision(c, &v, in.from);
     if (p.disposition == PLAN_CONTINUE && plan_edits(&p, apply_edit, &ea) != 0) {
         /* A forged Authentication-Results might survive: never accept. */
-        p.disposition = PLAN_TEMPFAIL;
-        snprintf(p.code, sizeof(p.code), "451");
-        snprintf(p.xcode, sizeof(p.xcode), "4.3.0");
-        snprintf(p.text, sizeof(p.text), "Temporary failure changing headers, try again later");
-        v.cls = POLICY_TEMPFAIL;
-        v.action = AUTHDB_ACT_TEMPFAIL;
-        snprintf(v.reason, sizeof(v.reason), "header change failed");
+        authdb_logf(fctx->lg, LOG_ERR, "qid=%s header change failed: message tempfailed",
+                    c->qid[0] ? c->qid : "-");
+        tempfail_plan(&p, "Temporary failure changing headers, try again later");
     }
     if (p.disposition == PLAN_CONTINUE && p.quarantine &&
         smfi_quarantine(ctx, p.reason) != MI_SUCCESS) {
-        p.disposition = PLAN_TEMPFAIL;
-        snprintf(p.code, sizeof(p.code), "451");
-        snprintf(p.xcode, sizeof(p.xcode), "4.3.0");
-        snprintf(p.text, sizeof(p.text), "Temporary failure quarantining, try again later");
-        v.cls = POLICY_TEMPFAIL;
-        v.action = AUTHDB_ACT_TEMPFAIL;
-        snprintf(v.reason, sizeof(v.reason), "quarantine failed");
+        authdb_logf(fctx->lg, LOG_ERR, "qid=%s quarantine failed: message tempfailed",
+                    c->qid[0] ? c->qid : "-");
+        tempfail_plan(&p, "Temporary failure quarantining, try again later");
     }
-    log_decision(c, &v, in.from);
     if (p.disposition == PLAN_REJECT)
         st = refuse(ctx, p.code, p.xcode, p.text, SMFIS_REJECT);
     else if (p.disposition == PLAN_TEMPFAIL)
