@@ -43,36 +43,38 @@ int authres_valid_id(const char *id)
     return id != NULL && all(id, strlen(id), is_token_char, 0) && strlen(id) < 256;
 }
 
-/* The login as a pvalue. */
-static void put_login(const char *login, char *out, size_t outsz)
+/* The login as a pvalue; -1 when it does not fit (never truncated). */
+static int put_login(const char *login, char *out, size_t outsz)
 {
     size_t len = strlen(login), o = 0;
     const char *at = strrchr(login, '@');
+    int rc = -1;
 
     if (all(login, len, is_token_char, 0) ||
         (at != NULL && all(login, (size_t)(at - login), is_atext, 1) &&
          all(at + 1, strlen(at + 1), is_domain_char, 1))) {
-        snprintf(out, outsz, "%s", login);
-        return;
-    }
-    if (outsz < 3) {
-        out[0] = '\0';
-        return;
+        if (len < outsz) {
+            memcpy(out, login, len + 1);
+            rc = 0;
+        }
+        goto out;
     }
     out[o++] = '"';
-    for (size_t i = 0; i < len && o + 3 < outsz; i++) {
+    for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)login[i];
-        if (c == '"' || c == '\\') {
-            if (o + 4 >= outsz)
-                break;
+        if (o + 4 > outsz)
+            goto out;
+        if (c == '"' || c == '\\')
             out[o++] = '\\';
-            out[o++] = (char)c;
-        } else {
-            out[o++] = (c < 0x20 || c == 0x7F) ? '?' : (char)c;
-        }
+        out[o++] = (c < 0x20 || c == 0x7F) ? '?' : (char)c;
     }
     out[o++] = '"';
     out[o] = '\0';
+    rc = 0;
+out:
+    if (rc != 0 && outsz > 0)
+        out[0] = '\0';
+    return rc;
 }
 
 int authres_build(const char *authserv_id, const char *login, const char *mech, char *out,
@@ -83,8 +85,9 @@ int authres_build(const char *authserv_id, const char *login, const char *mech, 
 
     if (login == NULL || login[0] == '\0') {
         n = snprintf(out, outsz, "%s; auth=none", authserv_id);
+    } else if (put_login(login, pv, sizeof(pv)) != 0) {
+        n = -1;
     } else {
-        put_login(login, pv, sizeof(pv));
         if (mech != NULL && all(mech, strlen(mech), is_token_char, 0) && strlen(mech) <= 32)
             n = snprintf(out, outsz, "%s; auth=pass (%s) smtp.auth=%s", authserv_id, mech, pv);
         else

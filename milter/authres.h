@@ -24,7 +24,8 @@
 /* Room for any body authres_build() writes. */
 #define AUTHRES_MAX 1024
 
-/* 0, or -1 when out is too small (it then holds ""). */
+/* 0, or -1 when the body does not fit in out (it then holds ""): a login
+ * is never truncated. */
 int authres_build(const char *authserv_id, const char *login, const char *mech, char *out,
                   size_t outsz);
 int authres_is_ours(const char *value, size_t len, const char *authserv_id);

@@ -53,11 +53,6 @@ static conn *conn_get(SMFICTX *ctx)
     return c;
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s != NULL && s[0] != '\0' ? strdup(s) : NULL;
-}
-
 static void set_qid(SMFICTX *ctx, conn *c)
 {
     const char *q = smfi_getsymval(ctx, "i");
@@ -158,42 +153,62 @@ out:
     return st;
 }
 
+/* Copy a macro: 0 (NULL when absent or empty), -1 when out of memory (an
+ * identity lost to a failed copy must never read as "unauthenticated"). */
+static int copy_macro(SMFICTX *ctx, const char *name, char **out)
+{
+    const char *v = smfi_getsymval(ctx, (char *)name);
+
+    *out = NULL;
+    if (v == NULL || v[0] == '\0')
+        return 0;
+    *out = strdup(v);
+    return *out != NULL ? 0 : -1;
+}
+
 static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 {
     conn *c = conn_get(ctx);
     policy_input in;
     policy_verdict v;
+    plan p;
+    sfsistat st = SMFIS_CONTINUE;
 
-    if (c == NULL)
-        return refuse(ctx, "451", "4.3.0", "Temporary failure: out of memory", SMFIS_TEMPFAIL);
+    if (c == NULL) {
+        st = refuse(ctx, "451", "4.3.0", "Temporary failure: out of memory", SMFIS_TEMPFAIL);
+        goto out;
+    }
     message_end(c); /* a MAIL without an abort for the previous one */
-    if (runtime_msg_begin(fctx->rt) != 0)
-        return refuse(ctx, "451", "4.3.2", "authgate-milter is restarting, try again later",
-                      SMFIS_TEMPFAIL);
+    if (runtime_msg_begin(fctx->rt) != 0) {
+        st = refuse(ctx, "451", "4.3.2", "authgate-milter is restarting, try again later",
+                    SMFIS_TEMPFAIL);
+        goto out;
+    }
     c->in_message = 1;
     c->g = runtime_acquire(fctx->rt);
-    c->login = dup_or_null(smfi_getsymval(ctx, "{auth_authen}"));
-    c->mech = dup_or_null(smfi_getsymval(ctx, "{auth_type}"));
     c->envfrom = strdup(argv != NULL && argv[0] != NULL ? argv[0] : "");
+    if (copy_macro(ctx, "{auth_authen}", &c->login) != 0 ||
+        copy_macro(ctx, "{auth_type}", &c->mech) != 0 || c->envfrom == NULL) {
+        message_end(c);
+        st = refuse(ctx, "451", "4.3.0", "Temporary failure: out of memory", SMFIS_TEMPFAIL);
+        goto out;
+    }
     set_qid(ctx, c);
     memset(&in, 0, sizeof(in));
     in.login = c->login;
     in.envfrom = c->envfrom;
-    if (c->envfrom == NULL) {
-        message_end(c);
-        return refuse(ctx, "451", "4.3.0", "Temporary failure: out of memory", SMFIS_TEMPFAIL);
-    }
     policy_mail(runtime_store(fctx->rt, c->g), c->g->conf, &in, &v);
     if (v.action == AUTHDB_ACT_REJECT || v.action == AUTHDB_ACT_TEMPFAIL) {
-        plan p;
         plan_build(&c->m, &v, c->g->authserv_id, c->login, c->mech, &p);
         log_decision(c, &v, NULL);
         message_end(c);
-        return refuse(ctx, p.code, p.xcode, p.text,
-                      v.action == AUTHDB_ACT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL);
+        st = refuse(ctx, p.code, p.xcode, p.text,
+                    v.action == AUTHDB_ACT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL);
+        goto out;
     }
     c->mail = v;
-    return SMFIS_CONTINUE;
+out:
+    return st;
 }
 
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
@@ -249,8 +264,10 @@ static sfsistat cb_eom(SMFICTX *ctx)
     edit_arg ea = {ctx, fctx->lg};
     sfsistat st = SMFIS_CONTINUE;
 
-    if (c == NULL || !c->in_message)
-        return refuse(ctx, "451", "4.3.0", "Temporary failure: lost message state", SMFIS_TEMPFAIL);
+    if (c == NULL || !c->in_message) {
+        st = refuse(ctx, "451", "4.3.0", "Temporary failure: lost message state", SMFIS_TEMPFAIL);
+        goto out;
+    }
     set_qid(ctx, c);
     memset(&in, 0, sizeof(in));
     in.login = c->login;
@@ -262,6 +279,18 @@ static sfsistat cb_eom(SMFICTX *ctx)
     policy_headers(runtime_store(fctx->rt, c->g), c->g->conf, &in, &v);
     policy_merge(&v, &c->mail);
     plan_build(&c->m, &v, c->g->authserv_id, c->login, c->mech, &p);
+    if (p.disposition == PLAN_TEMPFAIL && v.action != AUTHDB_ACT_TEMPFAIL) {
+        /* The plan refused what the policy let through (memory, limits). */
+        v.cls = POLICY_TEMPFAIL;
+        v.action = AUTHDB_ACT_TEMPFAIL;
+        v.would = 0;
+        snprintf(v.reason, sizeof(v.reason), "%s", p.text);
+    } else if (p.disposition == PLAN_REJECT && v.action != AUTHDB_ACT_REJECT) {
+        v.cls = POLICY_MALFORMED;
+        v.action = AUTHDB_ACT_REJECT;
+        v.would = 0;
+        snprintf(v.reason, sizeof(v.reason), "%s", p.text);
+    }
     /* Log before the header edits: the edit packets and the final reply
      * then leave back to back, and the MTA reads them in one go. */
     log_decision(c, &v, in.from);
@@ -282,6 +311,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
     else if (p.disposition == PLAN_TEMPFAIL)
         st = refuse(ctx, p.code, p.xcode, p.text, SMFIS_TEMPFAIL);
     message_end(c);
+out:
     return st;
 }
 

@@ -49,8 +49,13 @@ void plan_build(const msg *m, const policy_verdict *v, const char *authserv_id, 
     default:
         break;
     }
-    if (authres_build(authserv_id, login, mech, p->authres, sizeof(p->authres)) != 0)
-        authres_build(authserv_id, "", NULL, p->authres, sizeof(p->authres));
+    if (authres_build(authserv_id, login, mech, p->authres, sizeof(p->authres)) != 0) {
+        /* Never a truncated or missing identity: refuse for now. */
+        p->disposition = PLAN_TEMPFAIL;
+        p->quarantine = 0;
+        p->verdict[0] = '\0';
+        set_reply(p, "451", "4.3.0", "Temporary failure: login too long to report");
+    }
 }
 
 int plan_edits(const plan *p, plan_edit_cb cb, void *arg)

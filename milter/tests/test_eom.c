@@ -171,6 +171,7 @@ static void test_plan(void **state)
     plan p;
     rec r;
     policy_verdict v;
+    char out[AUTHRES_MAX];
 
     (void)state;
     msg_init(&m);
@@ -227,6 +228,18 @@ static void test_plan(void **state)
     v = verdict(AUTHDB_ACT_ACCEPT, POLICY_PASS, "", "", "");
     plan_build(&m, &v, "mx.example", NULL, NULL, &p);
     assert_string_equal(p.authres, "mx.example; auth=none");
+
+    /* a login too long to report is refused for now, never truncated */
+    {
+        char longlogin[AUTHRES_MAX];
+        memset(longlogin, 'a', sizeof(longlogin) - 1);
+        longlogin[sizeof(longlogin) - 1] = '\0';
+        plan_build(&m, &v, "mx.example", longlogin, NULL, &p);
+        assert_int_equal(p.disposition, PLAN_TEMPFAIL);
+        assert_string_equal(p.xcode, "4.3.0");
+        assert_int_equal(authres_build("mx.example", longlogin, NULL, out, sizeof(out)), -1);
+        assert_string_equal(out, "");
+    }
 
     /* an out-of-memory collector tempfails */
     m.oom = 1;
