@@ -284,12 +284,12 @@ static sfsistat cb_eom(SMFICTX *ctx)
         v.cls = POLICY_TEMPFAIL;
         v.action = AUTHDB_ACT_TEMPFAIL;
         v.would = 0;
-        snprintf(v.reason, sizeof(v.reason), "%s", p.text);
+        snprintf(v.reason, sizeof(v.reason), "%.300s", p.text);
     } else if (p.disposition == PLAN_REJECT && v.action != AUTHDB_ACT_REJECT) {
         v.cls = POLICY_MALFORMED;
         v.action = AUTHDB_ACT_REJECT;
         v.would = 0;
-        snprintf(v.reason, sizeof(v.reason), "%s", p.text);
+        snprintf(v.reason, sizeof(v.reason), "%.300s", p.text);
     }
     /* Log before the header edits: the edit packets and the final reply
      * then leave back to back, and the MTA reads them in one go. */
