@@ -11,7 +11,8 @@
  * repeats that on the same connection.
  * Output: "mail: REPLY", then for end of message each modification
  * ("eom: insert IDX NAME: VALUE", "eom: delete NAME IDX", "eom: add NAME:
- * VALUE", "eom: quarantine REASON") and "eom: REPLY", where REPLY is
+ * VALUE", "eom: quarantine REASON", anything else as "eom: modification
+ * 'C' ...") and "eom: REPLY", where REPLY is
  * continue, accept, reject, tempfail or "reply CODE XCODE TEXT".
  * Exit status: 0 when the dialogue completed, 1 otherwise.
  */
@@ -34,10 +35,12 @@ static void print_reply(const char *stage, const mproto_reply *r)
             printf("%s: delete %s %u\n", stage, m->name, m->idx);
         else if (m->cmd == 'm')
             printf("%s: change %s %u: %s\n", stage, m->name, m->idx, m->value);
-        else if (m->cmd == '+')
+        else if (m->cmd == 'h')
             printf("%s: add %s: %s\n", stage, m->name, m->value);
-        else
+        else if (m->cmd == 'q')
             printf("%s: quarantine %s\n", stage, m->name);
+        else
+            printf("%s: modification '%c' %s\n", stage, m->cmd, m->name);
     }
     switch (r->cmd) {
     case 'c':

@@ -191,6 +191,34 @@ eom: continue
 EOF2
 grep -q 'verdict=accept would=reject (report_only) class=mismatch' "$T/milter.log" \
     && ok "report_only logs what it would have done" || bad "report_only log line missing"
+# quarantine and header actions (reloaded)
+conf "$T/authgate.conf" "$SOCK" "mismatch_action = quarantine" "malformed_action = header"
+kill -HUP "$PID"
+sleep 0.5
+out=$(miltertest -D sock="unix:$SOCK" -D quarantine=yes -s "$S/mt_negotiate.lua" 2>&1)
+grep -q "^PASS mt_negotiate" <<<"$out" && ok "SMFIF_QUARANTINE negotiated once an action needs it" \
+    || { bad "negotiation with quarantine:"; echo "$out"; }
+expect "mismatch_action=quarantine" "${A[@]}" -f '<alice@example.com>' -h 'From: ceo@example.com' <<'EOF2'
+mail: continue
+eom: insert 1 Authentication-Results: mx.test; auth=pass (PLAIN) smtp.auth=alice@example.com
+eom: quarantine authgate mismatch: From address <ceo@example.com> rejected: not owned by login alice@example.com
+eom: continue
+EOF2
+expect "malformed_action=header" "${A[@]}" -f '<alice@example.com>' -h 'From: Friends:;' \
+    -h 'X-Authgate-Verdict: pass (forged)' <<'EOF2'
+mail: continue
+eom: delete X-Authgate-Verdict 1
+eom: insert 1 Authentication-Results: mx.test; auth=pass (PLAIN) smtp.auth=alice@example.com
+eom: add X-Authgate-Verdict: malformed; Message rejected: malformed From header: group syntax
+eom: continue
+EOF2
+expect "a MAIL-stage quarantine is applied at end of message" "${A[@]}" -f '<bob@example.com>' \
+    -h 'From: alice@example.com' <<'EOF2'
+mail: continue
+eom: insert 1 Authentication-Results: mx.test; auth=pass (PLAIN) smtp.auth=alice@example.com
+eom: quarantine authgate mismatch: Sender address <bob@example.com> rejected: not owned by login alice@example.com
+eom: continue
+EOF2
 # A broken configuration is refused; the running one stays.
 echo "no_such_key = 1" >> "$T/authgate.conf"
 kill -HUP "$PID"

@@ -203,7 +203,7 @@ static int read_reply(mproto *m, mproto_reply *r)
     for (;;) {
         if (recv_pkt(m, &cmd, buf, sizeof(buf), &len) != 0)
             return -1;
-        if (strchr("+imq", cmd) != NULL) {
+        if (cmd != '\0' && strchr("himq+-be2", cmd) != NULL) {
             mproto_mod *mod;
             const char *p = buf;
             if (r->nmods == MPROTO_MODS_MAX)
@@ -217,7 +217,7 @@ static int read_reply(mproto *m, mproto_reply *r)
                 p += 4;
             }
             copy(mod->name, sizeof(mod->name), p);
-            if (cmd != 'q')
+            if (cmd == 'h' || cmd == 'i' || cmd == 'm')
                 copy(mod->value, sizeof(mod->value), p + strlen(p) + 1);
             continue;
         }

@@ -13,7 +13,8 @@
 #define MPROTO_MODS_MAX 64
 
 typedef struct mproto_mod {
-    char cmd;       /* '+' add, 'i' insert, 'm' change/delete, 'q' quarantine */
+    char cmd;       /* 'h' add, 'i' insert, 'm' change/delete header, 'q' quarantine,
+                       '+' '-' recipients, 'b' body, 'e' sender */
     unsigned idx;   /* insert / change index */
     char name[128]; /* header name (or quarantine reason) */
     char value[1024];
