@@ -90,6 +90,10 @@
 #                      relative to the queue directory, which works with and
 #                      without chroot, or inet:127.0.0.1:PORT)
 #       --milter-default-action A   (default tempfail)
+#       --milter-macros STAGE=MACROS   milter_STAGE_macros (repeatable; e.g.
+#                      mail='i {auth_type} {auth_authen}'); Postfix 3.7's
+#                      default for MAIL already has {auth_type} {auth_authen}
+#                      {auth_author}
 #       --main 'KEY = VALUE'        extra main.cf line (repeatable)
 #       --submission-o KEY=VALUE    extra -o for the submission port (repeat.)
 #       --mx-o KEY=VALUE            extra -o for the MX port (repeatable)
@@ -302,9 +306,10 @@ lab_init() {
     : >"$LAB/cleanup"
     : >"$LAB/state/.fails"
     : >"$LAB/state/.passes"
-    trap 'lab__cleanup' EXIT
+    trap 'lab__on_exit' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+    lab__watchdog_start
 
     for feature in "$@"; do
         case $feature in
@@ -325,11 +330,23 @@ lab_init() {
     done
 }
 
-lab__cleanup() {
-    local rc=$? kind name
+lab__on_exit() {
+    local rc=$?
     trap - EXIT INT TERM
-    set +e
-    if [ -n "$LAB" ] && [ -f "$LAB/cleanup" ]; then
+    lab__cleanup
+    exit "$rc"
+}
+
+# lab__cleanup: stop everything recorded in $LAB/cleanup, newest first,
+# release the ports, remove the sandbox (unless LAB_KEEP=1).  Idempotent and
+# serialized: the test's EXIT trap and the watchdog may both call it.
+lab__cleanup() {
+    local kind name
+    [ -n "$LAB" ] && [ -f "$LAB/cleanup" ] || return 0
+    (
+        set +e
+        flock 9
+        [ -e "$LAB/state/.cleaned" ] && exit 0
         while read -r kind name; do
             case $kind in
             proc) lab_daemon_stop "$name" ;;
@@ -337,13 +354,37 @@ lab__cleanup() {
             port) rm -f "$LAB_PORTS_DIR/$name/owner" && rmdir "$LAB_PORTS_DIR/$name" ;;
             esac
         done < <(tac "$LAB/cleanup")
-        if [ "${LAB_KEEP:-0}" = 1 ]; then
-            echo "# LAB_KEEP=1: sandbox kept in $LAB" >&2
-        else
-            rm -rf "$LAB"
-        fi
+        : >"$LAB/state/.cleaned"
+    ) 9>>"$LAB/state/.cleanup.lock"
+    if [ "${LAB_KEEP:-0}" = 1 ]; then
+        echo "# LAB_KEEP=1: sandbox kept in $LAB" >&2
+    else
+        rm -rf "$LAB"
     fi
-    exit "$rc"
+}
+
+# lab__watchdog_start: a detached process (own session, no inherited
+# output) that runs lab__cleanup if the test dies without its EXIT trap:
+# meson sends SIGKILL 0.5 s after SIGTERM on a timeout, and stopping the
+# MTAs takes longer than that.  It ends by itself once the sandbox is gone
+# or cleaned.
+lab__watchdog_start() {
+    local start
+    start=$(lab__starttime "$$")
+    setsid bash -c '. "$1" && lab__watchdog "$2" "$3" "$4"' lab-watchdog \
+        "$LAB_DIR/lab.sh" "$LAB" "$$" "$start" </dev/null >/dev/null 2>&1 &
+}
+
+lab__watchdog() {
+    LAB=$1
+    while [ -d "$LAB" ] && [ ! -e "$LAB/state/.cleaned" ] &&
+        [ "$(lab__starttime "$2")" = "$3" ]; do
+        sleep 1
+    done
+    [ -d "$LAB" ] && [ ! -e "$LAB/state/.cleaned" ] || return 0
+    echo "# the test (pid $2) died without cleaning up: watchdog cleans $LAB" >>"$LAB/log/watchdog.out"
+    LAB_KEEP=1
+    lab__cleanup
 }
 
 # ------------------------------------------------------------ results
@@ -653,6 +694,7 @@ lab_postfix_start() {
         --relay-port) relay_port=$2 && shift 2 ;;
         --milter) milter=$2 && shift 2 ;;
         --milter-default-action) milter_action=$2 && shift 2 ;;
+        --milter-macros) mains+=("milter_${2%%=*}_macros = ${2#*=}") && shift 2 ;;
         --main) mains+=("$2") && shift 2 ;;
         --submission-o) subo+=("$2") && shift 2 ;;
         --mx-o) mxo+=("$2") && shift 2 ;;

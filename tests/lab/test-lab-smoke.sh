@@ -5,8 +5,9 @@
 #
 #   Postfix, chroot on and off: PLAIN and CRAM-MD5 right password -> 235 and
 #     the message reaches the sink carrying the milter's header; wrong
-#     password -> 535; no relaying without AUTH; the MX port takes mail for
-#     the relay domain without AUTH (milter header "none").
+#     password -> 535 (SCRAM-SHA-256 too, through gsasl); no relaying
+#     without AUTH; the MX port takes mail for the relay domain without AUTH
+#     (milter header "none").
 #   Sendmail (TCP daemon, milter with F=T): the same, plus Sendmail's own
 #     syslog lines captured through the private /dev/log.
 #   Exim (daemon, cyrus_sasl): the same; Exim has no milter, so the proof of
@@ -18,7 +19,7 @@
 set -u
 . "$(dirname "$0")/lab.sh"
 
-lab_init postfix sink swaks saslauthd milter sendmail exim
+lab_init postfix sink swaks gsasl saslauthd milter sendmail exim
 
 PW=S3cret-pw
 BAD=wrong-pw
@@ -32,7 +33,7 @@ chmod 0640 "$LAB/sasldb2"
 # sasl_conf FILE PATH: a libsasl config using the sasldb at PATH.
 sasl_conf() {
     printf '%s\n' 'pwcheck_method: auxprop' 'auxprop_plugin: sasldb' "sasldb_path: $2" \
-        'mech_list: PLAIN LOGIN CRAM-MD5' 'log_level: 5' >"$1"
+        'mech_list: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256' 'log_level: 5' >"$1"
 }
 
 # check_auth LABEL PORT MECH...: right password 235, wrong 535.
@@ -83,7 +84,7 @@ for mode in chroot no-chroot; do
     timing "postfix ($mode)" "$pf"
     port=$(lab_get "$pf" port)
 
-    check_auth "postfix $mode" "$port" PLAIN CRAM-MD5
+    check_auth "postfix $mode" "$port" PLAIN CRAM-MD5 SCRAM-SHA-256
     check_delivery "postfix $mode" "$port" "$pf-sink" '^X-Lab-Auth-Authen: labuser$' PLAIN CRAM-MD5
     lab_expect_match "postfix $mode: milter saw the SASL macros" \
         "$(cat "$(lab_get "$pf-milter" log)")" 'auth_type=CRAM-MD5 auth_authen=labuser$'
