@@ -112,7 +112,8 @@
 #   lab_postfix_log NAME    Print the instance's maillog.
 # smtp-sink
 #   lab_sink_start NAME     smtp-sink -u postfix -d $LAB/sink-NAME/%M. on a
-#       free port; records port, dir.
+#       free port; records port, dir.  (smtp-sink's -c counter is useless
+#       here: it is buffered until exit.)
 #   lab_sink_find NAME HEADER VALUE [SECONDS]   Wait (default 20 s) for the
 #       message with "HEADER: VALUE" and print its header block (smtp-sink's
 #       X-Client-Addr/X-Mail-Args/X-Rcpt-Args envelope lines, then the
@@ -299,6 +300,14 @@ lab_init() {
         esac
     done
     LAB_SASL_SYSDIR=$(lab__sasl_sysdir) || lab_skip "no libsasl2 plugin directory (libsasl2-modules)"
+    case " $* " in
+    *" sendmail "* | *" exim "* | *" saslauthd "*)
+        # These run in private mount+UTS namespaces (host name, /dev/log,
+        # compiled-in paths); a container without CAP_SYS_ADMIN cannot.
+        unshare --mount --uts --propagation private -- mount -t tmpfs lab-probe /mnt \
+            >/dev/null 2>&1 || lab_skip "cannot create mount/UTS namespaces (unshare -m -u; a container without CAP_SYS_ADMIN?)"
+        ;;
+    esac
 
     LAB=$(mktemp -d /tmp/aglab.XXXXXX) || lab_fail "mktemp -d failed"
     chmod 0755 "$LAB"
@@ -371,8 +380,8 @@ lab__cleanup() {
 lab__watchdog_start() {
     local start
     start=$(lab__starttime "$$")
-    setsid bash -c '. "$1" && lab__watchdog "$2" "$3" "$4"' lab-watchdog \
-        "$LAB_DIR/lab.sh" "$LAB" "$$" "$start" </dev/null >/dev/null 2>&1 &
+    lab__detach /dev/null bash -c '. "$1" && lab__watchdog "$2" "$3" "$4"' lab-watchdog \
+        "$LAB_DIR/lab.sh" "$LAB" "$$" "$start" >/dev/null
 }
 
 lab__watchdog() {
@@ -532,13 +541,25 @@ lab__signal() {
     fi
 }
 
+# lab__detach OUT COMMAND...: start COMMAND in a new session with stdin
+# /dev/null and stdout+stderr appended to OUT; print its pid.  The
+# intermediate subshell exits at once, so COMMAND is not a child of the test
+# shell: a bare `wait` in a test does not wait for lab daemons.
+lab__detach() {
+    local out=$1
+    shift
+    (
+        setsid "$@" </dev/null >>"$out" 2>&1 &
+        echo $!
+    )
+}
+
 # lab__syslog_start NAME: a private syslog listener for NAME; prints the
 # socket path.
 lab__syslog_start() {
     local sock=$LAB/run/$1.devlog log=$LAB/log/$1.syslog pid
     : >"$log"
-    setsid perl "$LAB_DIR/lab-syslog.pl" "$sock" "$log" </dev/null >>"$LAB/log/$1-syslog.out" 2>&1 &
-    pid=$!
+    pid=$(lab__detach "$LAB/log/$1-syslog.out" perl "$LAB_DIR/lab-syslog.pl" "$sock" "$log")
     lab__record "$1-syslog" "$pid" || lab_fail "syslog listener for $1 died at once"
     lab__on_cleanup proc "$1-syslog"
     lab_wait_file "$sock" 10 || lab_fail "syslog listener for $1 did not start: $(cat "$LAB/log/$1-syslog.out")"
@@ -575,8 +596,7 @@ lab_daemon_start() {
         set -- unshare --mount --uts --propagation private -- \
             "$LAB_DIR/lab-nsexec.sh" "${ns[@]}" -- "$@"
     fi
-    setsid "$@" </dev/null >>"$out" 2>&1 &
-    pid=$!
+    pid=$(lab__detach "$out" "$@")
     lab__record "$name" "$pid" || lab_fail "$name exited at once: $(cat "$out")"
     lab__on_cleanup proc "$name"
     if [ -n "$ready_port" ]; then
@@ -669,7 +689,16 @@ lab__pf_altconf() {
             [ -z "$new" ] || printf 'alternate_config_directories = %s\n' "$new"
         } >"$main.lab.$$" && cat "$main.lab.$$" >"$main"
         rm -f "$main.lab.$$"
+        lab__pf_backdate "$main"
     ) 9<"$LAB_PF_LOCK_DIR"
+}
+
+# lab__pf_backdate FILE...: set the mtime 10 s back.  Postfix programs
+# reading a main.cf/master.cf modified within the last second or two wait
+# (0.3 s at a time, up to ~2 s) for the writer to finish; these files are
+# complete when written, so the wait would only slow every start and stop.
+lab__pf_backdate() {
+    touch -d "@$(($(date +%s) - 10))" "$@"
 }
 
 # lab__pf_subst JAILPREFIX TEXT: replace @JAIL@.
@@ -832,6 +861,7 @@ MASTER
     [ -z "$mx_port" ] || lab__set "$name" mx_port "$mx_port"
     lab__set "$name" out "$LAB/log/$name.out"
 
+    lab__pf_backdate "$conf/main.cf" "$conf/master.cf"
     lab__pf_altconf add "$conf" || lab_fail "cannot add $conf to alternate_config_directories"
     lab__on_cleanup postfix "$name"
     postfix -c "$conf" start >>"$LAB/log/$name.out" 2>&1 ||
@@ -877,7 +907,7 @@ lab_sink_start() {
     lab__set "$name" dir "$dir"
     lab__set "$name" port "$port"
     lab_daemon_start "$name" --ready-port "$port" -- \
-        smtp-sink -u postfix -d "$dir/%M." "127.0.0.1:$port" 64
+        smtp-sink -u postfix -d "$dir/%M." "127.0.0.1:$port" 256
 }
 
 lab_sink_count() {

@@ -65,6 +65,15 @@ timing() {
     echo "# $1 started in $(lab_get "$2" start_seconds) s"
 }
 
+# ---------------------------------------------------------------- ports
+# Reservations make ports unique even when asked for at the same moment.
+for i in $(seq 1 20); do
+    lab_free_port >"$LAB/port.$i" &
+done
+wait
+lab_expect "20 concurrent lab_free_port calls gave 20 different ports" \
+    "$(cat "$LAB"/port.* | sort -u | grep -c '^[0-9][0-9]*$')" 20
+
 # ---------------------------------------------------------------- Postfix
 for mode in chroot no-chroot; do
     pf=pf-$mode
@@ -96,6 +105,12 @@ for mode in chroot no-chroot; do
             --add-header "X-Lab-Id: $id")" 250
     lab_expect_match "postfix $mode: MX message reached the sink unauthenticated" \
         "$(lab_sink_find "$pf-sink" X-Lab-Id "$id")" '^X-Lab-Auth-Authen: none$'
+    lab_expect "postfix $mode: the sink counted every message" "$(lab_sink_count "$pf-sink")" 3
+    # alternate_config_directories is what lets an unprivileged user's
+    # postqueue use the instance.
+    conf=$(lab_get "$pf" conf)
+    lab_expect "postfix $mode: unprivileged postqueue -c works" \
+        "$(runuser -u nobody -- postqueue -c "$conf" -p >/dev/null 2>&1; echo $?)" 0
 done
 
 # ---------------------------------------------------------------- Sendmail
@@ -137,6 +152,8 @@ check_delivery "exim saslauthd" "$port" ex-sink '^X-Lab-Auth-Id: labuser$' PLAIN
 for n in pf-chroot pf-no-chroot; do
     lab_postfix_stop "$n"
     echo "# postfix $n stopped in $(lab_get "$n" stop_seconds) s"
+    lab_expect "$n: config directory left alternate_config_directories" \
+        "$(cat /etc/postfix/main.cf 2>/dev/null | grep -cF "$(lab_get "$n" conf)")" 0
 done
 for n in sm ex exsa sad; do
     lab_daemon_stop "$n"
