@@ -11,8 +11,8 @@ lab_postfix_jail() {
 }
 
 # lab__pf_altconf add|del DIR: edit alternate_config_directories of the
-# default main.cf under flock on /etc/postfix.  Plain text edits in place
-# (postconf -h may spend seconds resolving the host name).
+# default main.cf under flock on /etc/postfix and on main.cf.  Plain text
+# edits in place, keeping the inode (and postconf -h can be slow).
 lab__pf_altconf() {
     (
         local main=/etc/postfix/main.cf marker='# authgate-lab: created by tests/lab/lab.sh'
@@ -24,6 +24,8 @@ lab__pf_altconf() {
                 'compatibility_level = 3.6' >"$main"
         fi
         [ -e "$main" ] || exit 0
+        exec 8<"$main"
+        flock -w 120 8 || exit 1
         # The current value, continuation lines included.
         cur=$(awk '
             /^alternate_config_directories[ \t]*=/ { on = 1; sub(/^[^=]*=/, ""); print; next }
@@ -254,4 +256,17 @@ lab_postfix_stop() {
 
 lab_postfix_log() {
     cat "$(lab_get "$1" log)" 2>/dev/null
+}
+
+# lab_postfix_procs NAME [COMMAND]: pids of the instance's master children
+# (only those running COMMAND, e.g. smtpd), one per line.
+lab_postfix_procs() {
+    local master
+    lab__alive "$1" || return 1
+    master=$(lab_get "$1" pid)
+    if [ -n "${2:-}" ]; then
+        ps -o pid= -o comm= --ppid "$master" | awk -v c="$2" '$2 == c { print $1 }'
+    else
+        ps -o pid= --ppid "$master" | awk '{ print $1 }'
+    fi
 }

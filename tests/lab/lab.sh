@@ -16,9 +16,20 @@
 # Everything a test starts lives in one sandbox ($LAB, a fresh mktemp -d)
 # and is stopped by an EXIT trap, by recorded pid (checked against the
 # process start time, so a recycled pid is never signalled), never by name.
+# If the test is killed before its trap finishes (meson sends SIGKILL 0.5 s
+# after SIGTERM on a timeout), a detached watchdog started by lab_init does
+# the same cleanup and keeps the sandbox for inspection.  Daemons are
+# detached from the test shell (new session, not its children), so a bare
+# `wait` in a test waits only for the test's own jobs.
 # Ports are picked at run time and reserved across tests (lab-port.pl), so
 # meson may run many lab tests at once.  Call the *_start functions directly,
 # not inside $(...): they exit the test on failure.
+#
+# FILES: lab.sh (this header documents every file's functions; core),
+# lab-postfix.sh, lab-sink.sh, lab-milter.sh, lab-smtp.sh, lab-unpack.sh,
+# lab-sendmail.sh, lab-exim.sh, lab-saslauthd.sh (sourced by lab.sh),
+# lab-port.pl (port reservations), lab-syslog.pl (a per-daemon syslog
+# listener), lab-nsexec.sh (namespace setup), authlog-milter.c (probe).
 #
 # GLOBALS (set by lab_init; read-only for tests)
 #   LAB        the sandbox directory (0755: postfix and Debian-exim traverse it)
@@ -80,7 +91,9 @@
 #                      smtpd_sasl_type = cyrus on the submission port
 #       --sasl-path DIR    plugin directory put before LAB_SASL_SYSDIR via
 #                      import_environment SASL_PATH=DIR:LAB_SASL_SYSDIR
-#       --realm R      smtpd_sasl_local_domain (default empty, as Debian)
+#       --realm R      smtpd_sasl_local_domain (default empty, as Debian;
+#                      libsasl then takes myhostname as the realm, so a
+#                      sasldb made with saslpasswd2 -u LAB_HOST matches)
 #       --mx           also an MX-style port (no AUTH; accepts mail for
 #                      --relay-domains only); its port is mx_port
 #       --relay-domains LIST   (default lab.test)
@@ -110,6 +123,8 @@
 #       before lab_postfix_start to put files into it.
 #   lab_postfix_stop NAME   postfix stop, wait for master; records stop_seconds.
 #   lab_postfix_log NAME    Print the instance's maillog.
+#   lab_postfix_procs NAME [COMMAND]   Print the pids of the master's
+#       children (running COMMAND, e.g. smtpd), one per line.
 # smtp-sink
 #   lab_sink_start NAME     smtp-sink -u postfix -d $LAB/sink-NAME/%M. on a
 #       free port; records port, dir.  (smtp-sink's -c counter is useless
@@ -196,9 +211,13 @@
 # in alternate_config_directories (needed by non-root postqueue/postdrop;
 # "postfix -c DIR start" as root works without it) and loses it at stop; if
 # main.cf was absent, a minimal one is created and removed again with the
-# last entry.  Edits hold flock on /etc/postfix (the directory: postconf -e
-# replaces main.cf by rename, so a lock on the file itself would not
-# serialize).  The Sendmail/Exim cache ($LAB_CACHE) is filled under flock on
+# last entry.  Edits are made in place (same inode) holding flock on the
+# directory /etc/postfix and on main.cf itself, so writers using either
+# convention are serialized with us (postconf -e replaces main.cf by rename:
+# a writer using it must lock the directory).  The edited file's mtime is set
+# 10 s back: Postfix commands re-read a main.cf changed within ~2 s, in
+# 0.3 s steps (util/load_file.c), which made every start and stop ~2 s
+# slower.  The Sendmail/Exim cache ($LAB_CACHE) is filled under flock on
 # $LAB_CACHE/.lock.  Port reservations live in /run/authgate-lab/ports.
 # The system user Debian-exim is created (under flock) if missing, and
 # /run/saslauthd (root:sasl 0710, as sasl2-bin's postinst makes it) if

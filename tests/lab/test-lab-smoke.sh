@@ -103,6 +103,11 @@ for mode in chroot no-chroot; do
     port=$(lab_get "$pf" port)
 
     check_auth "postfix $mode" "$port" PLAIN CRAM-MD5 SCRAM-SHA-256
+    # The smtpd that just answered is idle; its root is the jail or /.
+    want=/
+    [ "$mode" = no-chroot ] || want=$jail
+    lab_expect "postfix $mode: smtpd's root directory" \
+        "$(readlink "/proc/$(lab_postfix_procs "$pf" smtpd | head -1)/root")" "$want"
     check_delivery "postfix $mode" "$port" "$pf-sink" '^X-Lab-Auth-Authen: labuser$' PLAIN CRAM-MD5
     lab_expect_match "postfix $mode: milter saw the SASL macros" \
         "$(cat "$(lab_get "$pf-milter" log)")" 'auth_type=CRAM-MD5 auth_authen=labuser$'
