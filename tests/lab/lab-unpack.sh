@@ -29,6 +29,10 @@ lab__unpack() {
         for d in "$tmp"/debs/*.deb; do
             dpkg -x "$d" "$tmp/root" || lab_fail "dpkg -x $d failed"
         done
+        # dpkg -x keeps exim4's setuid-root and sendmail's setgid bits: a
+        # copy outside dpkg never gets security updates, so drop them (the
+        # lab starts both as root; Exim runs with deliver_drop_privilege).
+        find "$tmp/root" -type f -perm /6000 -exec chmod ug-s {} +
         (cd "$tmp/debs" && ls -1 ./*.deb) >"$tmp/root/.complete"
         rm -rf "$tree"
         mv "$tmp/root" "$tree" || lab_fail "cannot move the unpacked tree to $tree"
