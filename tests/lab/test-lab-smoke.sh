@@ -31,6 +31,21 @@ printf '%s' "$PW" | saslpasswd2 -p -f "$LAB/sasldb2" -u "$LAB_HOST" -c labuser |
 chmod 0640 "$LAB/sasldb2"
 
 # sasl_conf FILE PATH: a libsasl config using the sasldb at PATH.
+# A scratch plugin directory holding a renamed copy of the sasldb plugin:
+# seeing that file mapped in an MTA proves the lab's --sasl-path wiring
+# (SASL_PATH via import_environment / a sendmail.cf E line).
+mkdir -p "$LAB/plugins"
+cp "$(readlink -f "$LAB_SASL_SYSDIR/libsasldb.so")" "$LAB/plugins/liblabcopy.so"
+
+# mapped PID: 1 if PID has the scratch plugin copy mapped, else 0.
+mapped() {
+    if grep -q "$LAB/plugins/liblabcopy.so" "/proc/$1/maps" 2>/dev/null; then
+        echo 1
+    else
+        echo 0
+    fi
+}
+
 sasl_conf() {
     printf '%s\n' 'pwcheck_method: auxprop' 'auxprop_plugin: sasldb' "sasldb_path: $2" \
         'mech_list: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256' 'log_level: 5' >"$1"
@@ -97,7 +112,7 @@ for mode in chroot no-chroot; do
     # The milter socket lives in the jail; Postfix names it relative to the
     # queue directory, which is right with and without chroot.
     lab_authlog_milter_start "$pf-milter" "unix:$jail/milter/authlog.sock"
-    lab_postfix_start "$pf" "--$mode" --mx --sasl-conf "$LAB/smtpd.conf" \
+    lab_postfix_start "$pf" "--$mode" --mx --sasl-conf "$LAB/smtpd.conf" --sasl-path "$LAB/plugins" \
         --relay-port "$(lab_get "$pf-sink" port)" --milter unix:milter/authlog.sock
     timing "postfix ($mode)" "$pf"
     port=$(lab_get "$pf" port)
@@ -106,8 +121,9 @@ for mode in chroot no-chroot; do
     # The smtpd that just answered is idle; its root is the jail or /.
     want=/
     [ "$mode" = no-chroot ] || want=$jail
-    lab_expect "postfix $mode: smtpd's root directory" \
-        "$(readlink "/proc/$(lab_postfix_procs "$pf" smtpd | head -1)/root")" "$want"
+    smtpd=$(lab_postfix_procs "$pf" smtpd | head -1)
+    lab_expect "postfix $mode: smtpd's root directory" "$(readlink "/proc/$smtpd/root")" "$want"
+    lab_expect "postfix $mode: smtpd loaded a plugin from --sasl-path" "$(mapped "$smtpd")" 1
     check_delivery "postfix $mode" "$port" "$pf-sink" '^X-Lab-Auth-Authen: labuser$' PLAIN CRAM-MD5
     lab_expect_match "postfix $mode: milter saw the SASL macros" \
         "$(cat "$(lab_get "$pf-milter" log)")" 'auth_type=CRAM-MD5 auth_authen=labuser$'
@@ -131,11 +147,12 @@ done
 sasl_conf "$LAB/Sendmail.conf" "$LAB/sasldb2"
 lab_sink_start sm-sink
 lab_authlog_milter_start sm-milter "unix:$LAB/run/sm-milter.sock"
-lab_sendmail_start sm --sasl-conf "$LAB/Sendmail.conf" --relay-port "$(lab_get sm-sink port)" \
-    --milter "unix:$LAB/run/sm-milter.sock"
+lab_sendmail_start sm --sasl-conf "$LAB/Sendmail.conf" --sasl-path "$LAB/plugins" \
+    --relay-port "$(lab_get sm-sink port)" --milter "unix:$LAB/run/sm-milter.sock"
 timing sendmail sm
 port=$(lab_get sm port)
 check_auth sendmail "$port" PLAIN CRAM-MD5
+lab_expect "sendmail: daemon loaded a plugin from --sasl-path" "$(mapped "$(lab_get sm pid)")" 1
 check_delivery sendmail "$port" sm-sink '^X-Lab-Auth-Authen: labuser$' PLAIN CRAM-MD5
 lab_expect_match "sendmail: milter saw the SASL macros" \
     "$(cat "$(lab_get sm-milter log)")" 'auth_type=CRAM-MD5 auth_authen=labuser$'
