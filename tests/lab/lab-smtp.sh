@@ -1,14 +1,15 @@
 # shellcheck shell=bash
 # lab-smtp.sh - part of lab.sh (see its header): SMTP clients that print
 # the reply code a test compares (swaks; gsasl for SCRAM), keeping each
-# transcript in $LAB/log/smtp.N.
+# transcript in $LAB/log/smtp.<time>.<pid>.
 
-# lab__transcript: a fresh transcript file name, remembered as the last one.
+# lab__transcript: a fresh transcript file name (unique also for clients
+# run in parallel subshells), remembered as the last one.
 lab__transcript() {
-    local n
-    n=$(find "$LAB/log" -maxdepth 1 -name 'smtp.*' ! -name smtp.last | wc -l)
-    echo "$LAB/log/smtp.$((n + 1))"
-    echo "$LAB/log/smtp.$((n + 1))" >"$LAB/log/smtp.last"
+    local t
+    t=$LAB/log/smtp.$(date +%s%N).$BASHPID
+    echo "$t" >"$LAB/log/smtp.last"
+    echo "$t"
 }
 
 # lab__swaks_code FILE [auth]: the last reply code before QUIT in a swaks

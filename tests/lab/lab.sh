@@ -23,7 +23,9 @@
 # `wait` in a test waits only for the test's own jobs.
 # Ports are picked at run time and reserved across tests (lab-port.pl), so
 # meson may run many lab tests at once.  Call the *_start functions directly,
-# not inside $(...): they exit the test on failure.
+# not inside $(...): they exit the test on failure.  lab_init owns the EXIT,
+# INT and TERM traps.  Tests may use set -u, not set -e: checks go through
+# lab_expect, which counts failures instead of exiting.
 #
 # FILES: lab.sh (this header documents every file's functions; core),
 # lab-postfix.sh, lab-sink.sh, lab-milter.sh, lab-smtp.sh, lab-unpack.sh,
@@ -185,7 +187,7 @@
 #       its own namespace, host name LAB_HOST (the realm it uses when the
 #       client sends none).  Records dir (the -m directory, socket dir/mux).
 #   lab_saslauthd_stop NAME   lab_saslauthd_log NAME
-# SMTP clients (transcripts kept in $LAB/log/smtp.N, the last one is shown
+# SMTP clients (transcripts kept in $LAB/log/smtp.*, the last one is shown
 # by a failing lab_expect)
 #   lab_auth MECH PORT USER PASSWORD   Print the final reply code to AUTH:
 #       235, 535, 454 ...; "none" when MECH was not offered (AUTH not sent);
