@@ -39,6 +39,36 @@ static int parent_dir(const char *path, char *out, size_t outsz)
     return 0;
 }
 
+/* Create the missing ancestors of dir (not dir itself), mode 0755 whatever
+ * the umask, like install -d. */
+static int make_parents(const char *dir, char *why, size_t whylen)
+{
+    char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    int rc = 0;
+    size_t len = strlen(dir);
+
+    memcpy(buf, dir, len + 1);
+    for (size_t i = 1; i < len; i++) {
+        if (buf[i] != '/')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, 0700) == 0) {
+            if (chmod(buf, 0755) != 0) {
+                rc = errno;
+                snprintf(why, whylen, "cannot set mode of %s: %s", buf, strerror(rc));
+                goto out;
+            }
+        } else if (errno != EEXIST) {
+            rc = errno;
+            snprintf(why, whylen, "cannot create directory %s: %s", buf, strerror(rc));
+            goto out;
+        }
+        buf[i] = '/';
+    }
+out:
+    return rc;
+}
+
 static int prepare_dir(const listener_opts *o, char *why, size_t whylen)
 {
     char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -55,6 +85,8 @@ static int prepare_dir(const listener_opts *o, char *why, size_t whylen)
             snprintf(why, whylen, "socket directory %s: %s", dir, strerror(rc));
             goto out;
         }
+        if ((rc = make_parents(dir, why, whylen)) != 0)
+            goto out;
         if (mkdir(dir, 0700) != 0) {
             rc = errno;
             snprintf(why, whylen, "cannot create socket directory %s: %s", dir, strerror(rc));

@@ -27,7 +27,8 @@ typedef struct listener_id {
 } listener_id;
 
 /* Create the socket.  The directory of path is created (mode
- * LISTENER_DIR_MODE, owner uid, group gid) if missing; an existing
+ * LISTENER_DIR_MODE, owner uid, group gid) if missing, its missing
+ * ancestors with mode 0755 and the caller's ownership; an existing
  * directory must not be writable by others.  An existing file at path must
  * be a socket nobody listens on (it is then removed); anything else is
  * refused.  The socket is bound with mode 0000 (umask forced, so call this

@@ -36,7 +36,7 @@ static int setup(void **state)
     snprintf(s->dir, sizeof(s->dir), "/tmp/authd-listener.XXXXXX");
     if (mkdtemp(s->dir) == NULL)
         return -1;
-    snprintf(s->path, sizeof(s->path), "%s/run/authd.sock", s->dir);
+    snprintf(s->path, sizeof(s->path), "%s/run/authd/authd.sock", s->dir);
     s->gid = geteuid() == 0 ? 65534 : getegid();
     *state = s;
     return 0;
@@ -103,6 +103,10 @@ static void test_dir_created(void **state)
         fail_msg("open: got %d (%s), want 0", rc, why);
     snprintf(dir, sizeof(dir), "%s/run", s->dir);
     assert_int_equal(stat(dir, &st), 0);
+    if ((st.st_mode & 07777) != 0755)
+        fail_msg("parent directory mode got %04o, want 0755", st.st_mode & 07777);
+    snprintf(dir, sizeof(dir), "%s/run/authd", s->dir);
+    assert_int_equal(stat(dir, &st), 0);
     if ((st.st_mode & 07777) != LISTENER_DIR_MODE)
         fail_msg("directory mode got %04o, want %04o", st.st_mode & 07777, LISTENER_DIR_MODE);
     if (st.st_gid != s->gid)
@@ -152,6 +156,8 @@ static void test_refusals(void **state)
 
     /* A regular file at the path is never removed. */
     snprintf(dir, sizeof(dir), "%s/run", s->dir);
+    mkdir(dir, 0755);
+    snprintf(dir, sizeof(dir), "%s/run/authd", s->dir);
     mkdir(dir, 0750);
     int f = open(s->path, O_CREAT | O_WRONLY, 0600);
     assert_true(f >= 0);
