@@ -1,0 +1,198 @@
+/*
+ * bench_authd.c - benchmark: logins per second through the real
+ * authgate-authd at 1 and 8 concurrent clients (one connection per login,
+ * as libsasl does), printed beside the baseline: the single-core hash
+ * rate, i.e. crypt_r() verifications per second of the same store hash in
+ * one thread, and authdb_verify_password() in one thread in-process.
+ *
+ * The ceiling for N clients is min(N, workers, CPUs) x the single-core
+ * rate.  Usage: bench-authd [seconds per figure, default 3]; AUTHD_BIN
+ * names the daemon.
+ */
+#include <crypt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "authdb.h"
+#include "fixture.h"
+
+struct client {
+    const char *sock;
+    double end_ms;
+    unsigned long ok, failed;
+    double *lat;
+    size_t nlat, caplat;
+};
+
+static void *client_run(void *arg)
+{
+    struct client *c = arg;
+    while (fixture_now_ms() < c->end_ms) {
+        double t = fixture_now_ms();
+        int got = fixture_ask(c->sock, FX_LOGIN, FX_PASSWORD, "smtp", "", NULL, 0);
+        double ms = fixture_now_ms() - t;
+        if (got == PROTO_ANSWER_OK)
+            c->ok++;
+        else
+            c->failed++;
+        if (c->nlat < c->caplat)
+            c->lat[c->nlat++] = ms;
+    }
+    return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Logins/s with n clients for secs; median latency into *med. */
+static double run_clients(const char *sock, int n, double secs, double *med, unsigned long *failed)
+{
+    pthread_t t[64];
+    struct client c[64];
+    double start = fixture_now_ms();
+    unsigned long ok = 0;
+    size_t all = 0;
+    double *lat;
+
+    *failed = 0;
+    for (int i = 0; i < n; i++) {
+        c[i] = (struct client){sock, start + secs * 1000, 0, 0, NULL, 0, 100000};
+        c[i].lat = malloc(c[i].caplat * sizeof(double));
+        pthread_create(&t[i], NULL, client_run, &c[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        pthread_join(t[i], NULL);
+        ok += c[i].ok;
+        *failed += c[i].failed;
+        all += c[i].nlat;
+    }
+    double elapsed = (fixture_now_ms() - start) / 1000;
+    lat = malloc((all + 1) * sizeof(double));
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        memcpy(lat + k, c[i].lat, c[i].nlat * sizeof(double));
+        k += c[i].nlat;
+        free(c[i].lat);
+    }
+    qsort(lat, k, sizeof(double), cmp);
+    *med = k > 0 ? lat[k / 2] : 0;
+    free(lat);
+    return ok / elapsed;
+}
+
+/* crypt_r verifications per second of hash in this thread. */
+static double hash_rate(const char *hash, double secs)
+{
+    struct crypt_data *cd = calloc(1, sizeof(*cd));
+    double start = fixture_now_ms(), end = start + secs * 1000;
+    unsigned long n = 0;
+    while (fixture_now_ms() < end) {
+        const char *r = crypt_r(FX_PASSWORD, hash, cd);
+        if (r == NULL || strcmp(r, hash) != 0) {
+            fprintf(stderr, "crypt_r does not verify the store's hash\n");
+            n = 0;
+            break;
+        }
+        n++;
+    }
+    double rate = n / ((fixture_now_ms() - start) / 1000);
+    free(cd);
+    return rate;
+}
+
+static double verify_rate(authdb *h, double secs)
+{
+    double start = fixture_now_ms(), end = start + secs * 1000;
+    unsigned long n = 0;
+    while (fixture_now_ms() < end) {
+        if (authdb_verify_password(h, FX_LOGIN, strlen(FX_LOGIN), FX_PASSWORD,
+                                   strlen(FX_PASSWORD)) != AUTHDB_OK) {
+            fprintf(stderr, "authdb_verify_password failed\n");
+            return 0;
+        }
+        n++;
+    }
+    return n / ((fixture_now_ms() - start) / 1000);
+}
+
+int main(int argc, char **argv)
+{
+    double secs = argc > 1 ? atof(argv[1]) : 3;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = cpus > 0 ? (unsigned)cpus : 1;
+    char why[AUTHDB_WHY_MAX], hash[AUTHDB_HASH_MAX + 1] = "";
+    authdb *h = NULL;
+    authdb_secrets *s = NULL;
+    fixture f;
+    int status = 1;
+
+    if (secs <= 0)
+        secs = 3;
+    int rc = fixture_init(&f, 0, threads, 30);
+    if (rc != 0)
+        return rc == 77 ? 77 : 1;
+    /* The baseline, in this process, before the daemon runs. */
+    if (authdb_open(f.store, AUTHDB_SECRETS, &h, why, sizeof(why)) != AUTHDB_OK ||
+        authdb_secrets_lookup(h, FX_LOGIN, strlen(FX_LOGIN), &s) != AUTHDB_OK) {
+        fprintf(stderr, "cannot read the store: %s\n", why);
+        goto out;
+    }
+    const void *v;
+    size_t vlen;
+    if (authdb_secrets_value(s, AUTHDB_SECRET_HASH, &v, &vlen) != AUTHDB_OK ||
+        vlen >= sizeof(hash)) {
+        fprintf(stderr, "no hash for %s\n", FX_LOGIN);
+        goto out;
+    }
+    memcpy(hash, v, vlen);
+    double hr = hash_rate(hash, secs);
+    double vr = verify_rate(h, secs);
+    authdb_secrets_free(s);
+    s = NULL;
+    authdb_close(h);
+    h = NULL;
+
+    if (fixture_start(&f) != 0)
+        goto out;
+    double med1, med8;
+    unsigned long fail1, fail8;
+    double r1 = run_clients(f.sock, 1, secs, &med1, &fail1);
+    double r8 = run_clients(f.sock, 8, secs, &med8, &fail8);
+    char scheme[32];
+    snprintf(scheme, sizeof(scheme), "%.*s", (int)(strchr(hash + 1, '$') - hash + 1), hash);
+    unsigned ceil8 = threads < 8 ? threads : 8;
+    if (ceil8 > (unsigned)cpus)
+        ceil8 = (unsigned)cpus;
+
+    printf("authgate-authd benchmark: %ld CPUs, authd_threads=%u, hash %s..., %.0f s per "
+           "figure\n",
+           cpus, threads, scheme, secs);
+    printf("  baseline: single-core hash rate (crypt_r, 1 thread)  %8.1f verifications/s "
+           "(%.2f ms each)\n",
+           hr, 1000 / hr);
+    printf("  authdb_verify_password, 1 thread, in-process       %8.1f /s (%.2f x hash rate)\n",
+           vr, vr / hr);
+    printf("  authd, 1 client                                    %8.1f logins/s (median %.2f "
+           "ms; %.2f x hash rate; ceiling 1 x)\n",
+           r1, med1, r1 / hr);
+    printf("  authd, 8 clients                                   %8.1f logins/s (median %.2f "
+           "ms; %.2f x hash rate; ceiling %u x)\n",
+           r8, med8, r8 / hr, ceil8);
+    if (fail1 + fail8 > 0)
+        printf("  FAILED logins: %lu\n", fail1 + fail8);
+    status = fail1 + fail8 > 0;
+out:
+    authdb_secrets_free(s);
+    authdb_close(h);
+    if (f.pid > 0 && fixture_stop(&f, SIGTERM, 30000) != 0)
+        status = 1;
+    fixture_free(&f);
+    return status;
+}
