@@ -177,8 +177,8 @@ int main(int argc, char **argv)
     printf("  baseline: single-core hash rate (crypt_r, 1 thread)  %8.1f verifications/s "
            "(%.2f ms each)\n",
            hr, 1000 / hr);
-    printf("  authdb_verify_password, 1 thread, in-process       %8.1f /s (%.2f x hash rate)\n",
-           vr, vr / hr);
+    printf("  authdb_verify_password, 1 thread, in-process       %8.1f /s (%.2f x hash rate)\n", vr,
+           vr / hr);
     printf("  authd, 1 client                                    %8.1f logins/s (median %.2f "
            "ms; %.2f x hash rate; ceiling 1 x)\n",
            r1, med1, r1 / hr);

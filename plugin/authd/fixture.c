@@ -74,8 +74,7 @@ int fixture_make_store(fixture *f, const char *login, const char *password)
     int rc;
 
     if ((rc = authdb_create(f->store, &o, why, sizeof(why))) != AUTHDB_OK) {
-        fprintf(stderr, "fixture: authdb_create %s: %s (%s)\n", f->store, why,
-                authdb_strerror(rc));
+        fprintf(stderr, "fixture: authdb_create %s: %s (%s)\n", f->store, why, authdb_strerror(rc));
         goto out;
     }
     if ((rc = authdb_open(f->store, AUTHDB_BOTH | AUTHDB_WRITE, &h, why, sizeof(why))) !=

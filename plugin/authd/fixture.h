@@ -23,17 +23,17 @@
 #define FX_DISABLED_LOGIN "carol"           /* disabled, password FX_PASSWORD */
 
 typedef struct fixture {
-    char dir[64];       /* scratch directory (removed by fixture_free) */
-    char store[128];    /* dir/store */
-    char conf[128];     /* dir/authgate.conf */
-    char sock[128];     /* dir/run/authd/mux */
-    char log[128];      /* dir/authd.log: the daemon's standard error */
-    char pidfile[128];  /* dir/authd.pid */
-    const char *bin;    /* the daemon (env AUTHD_BIN) */
-    pid_t pid;          /* running daemon, or 0 */
-    int starts;         /* "ready" lines seen in the log so far */
+    char dir[64];      /* scratch directory (removed by fixture_free) */
+    char store[128];   /* dir/store */
+    char conf[128];    /* dir/authgate.conf */
+    char sock[128];    /* dir/run/authd/mux */
+    char log[128];     /* dir/authd.log: the daemon's standard error */
+    char pidfile[128]; /* dir/authd.pid */
+    const char *bin;   /* the daemon (env AUTHD_BIN) */
+    pid_t pid;         /* running daemon, or 0 */
+    int starts;        /* "ready" lines seen in the log so far */
     int as_root;
-    char self[64];      /* the caller's user name */
+    char self[64]; /* the caller's user name */
 } fixture;
 
 /* Scratch directory; the store with the logins above (unless no_store);

@@ -45,19 +45,18 @@ struct server {
     atomic_ulong n_ok, n_no, n_temp, n_none;
 };
 
-/* Answer, log, count, free: the end of every accepted connection that
- * gets an answer. */
+/* Log, answer, count, free: the end of every accepted connection that
+ * gets an answer.  The decision is logged before the client can act on
+ * it. */
 static void server_finish(server *s, conn *c, enum proto_answer a, const char *reason)
 {
-    char buf[2 * AUTHDB_WHY_MAX];
-    int rc = conn_reply(c, a, VERIFY_NO_TEXT);
     int prio = a == PROTO_ANSWER_TEMP ? LOG_WARNING : LOG_INFO;
+    int rc;
 
-    if (rc != 0) {
-        snprintf(buf, sizeof(buf), "%s; reply not delivered: %s", reason, strerror(rc));
-        reason = buf;
-    }
     conn_log(c, s->lg, prio, a, reason);
+    if ((rc = conn_reply(c, a, VERIFY_NO_TEXT)) != 0)
+        authdb_logf(s->lg, LOG_INFO, "reply to peer pid %ld not delivered: %s", (long)c->peer_pid,
+                    strerror(rc));
     if (a == PROTO_ANSWER_OK)
         atomic_fetch_add(&s->n_ok, 1);
     else if (a == PROTO_ANSWER_NO)

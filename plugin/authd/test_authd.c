@@ -75,8 +75,8 @@ static void run_cases(fixture *f, const struct ask_case *c, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char payload[256] = "";
-        int got = fixture_ask(f->sock, c[i].login, c[i].password, c[i].service, c[i].realm,
-                              payload, sizeof(payload));
+        int got = fixture_ask(f->sock, c[i].login, c[i].password, c[i].service, c[i].realm, payload,
+                              sizeof(payload));
         if (got != c[i].want)
             fail_msg("%s: got %s (\"%s\"), want %s", c[i].name, answer_name(got), payload,
                      answer_name(c[i].want));
@@ -106,8 +106,7 @@ static void test_decisions(void **state)
          "reason=\"unknown login\""},
         {"disabled, right password", FX_DISABLED_LOGIN, FX_PASSWORD, "smtp", "", PROTO_ANSWER_NO,
          "reason=\"login disabled\""},
-        {"disabled, wrong password", FX_DISABLED_LOGIN, "nope", "smtp", "", PROTO_ANSWER_NO,
-         NULL},
+        {"disabled, wrong password", FX_DISABLED_LOGIN, "nope", "smtp", "", PROTO_ANSWER_NO, NULL},
         {"empty password", FX_LOGIN, "", "smtp", "", PROTO_ANSWER_NO, NULL},
         {"empty login", "", FX_PASSWORD, "smtp", "", PROTO_ANSWER_NO, NULL},
         {"malformed login", "a b@@c", FX_PASSWORD, "smtp", "", PROTO_ANSWER_NO, NULL},
@@ -121,8 +120,7 @@ static void test_login_realm_rule(void **state)
     fixture *f = *state;
     static const struct ask_case cases[] = {
         {"login + realm", "bob", FX_PASSWORD, "smtp", "example.org", PROTO_ANSWER_OK, NULL},
-        {"address login, no realm", FX_ADDR_LOGIN, FX_PASSWORD, "smtp", "", PROTO_ANSWER_OK,
-         NULL},
+        {"address login, no realm", FX_ADDR_LOGIN, FX_PASSWORD, "smtp", "", PROTO_ANSWER_OK, NULL},
         {"case folded", "BOB@Example.ORG", FX_PASSWORD, "smtp", "", PROTO_ANSWER_OK, NULL},
         {"realm case folded", "Bob", FX_PASSWORD, "smtp", "EXAMPLE.org", PROTO_ANSWER_OK, NULL},
         {"other realm", "bob", FX_PASSWORD, "smtp", "example.net", PROTO_ANSWER_NO, NULL},
@@ -149,22 +147,40 @@ static void test_oversized_and_nul(void **state)
     fixture *f = *state;
     const size_t pl = strlen(FX_PASSWORD);
     const struct raw_case cases[] = {
-        {"login one past max", {big, FX_PASSWORD, "smtp", ""}, {PROTO_LOGIN_MAX + 1, pl, 4, 0},
+        {"login one past max",
+         {big, FX_PASSWORD, "smtp", ""},
+         {PROTO_LOGIN_MAX + 1, pl, 4, 0},
          PROTO_ANSWER_NO},
-        {"password one past max", {FX_LOGIN, big, "smtp", ""}, {5, PROTO_PASSWORD_MAX + 1, 4, 0},
+        {"password one past max",
+         {FX_LOGIN, big, "smtp", ""},
+         {5, PROTO_PASSWORD_MAX + 1, 4, 0},
          PROTO_ANSWER_NO},
         {"password 65535", {FX_LOGIN, big, "smtp", ""}, {5, 65535, 4, 0}, PROTO_ANSWER_NO},
-        {"service one past max", {FX_LOGIN, FX_PASSWORD, big, ""},
-         {5, pl, PROTO_SERVICE_MAX + 1, 0}, PROTO_ANSWER_NO},
-        {"realm one past max", {FX_LOGIN, FX_PASSWORD, "smtp", big},
-         {5, pl, 4, PROTO_REALM_MAX + 1}, PROTO_ANSWER_NO},
-        {"password at max (wrong)", {FX_LOGIN, big, "smtp", ""}, {5, PROTO_PASSWORD_MAX, 4, 0},
+        {"service one past max",
+         {FX_LOGIN, FX_PASSWORD, big, ""},
+         {5, pl, PROTO_SERVICE_MAX + 1, 0},
+         PROTO_ANSWER_NO},
+        {"realm one past max",
+         {FX_LOGIN, FX_PASSWORD, "smtp", big},
+         {5, pl, 4, PROTO_REALM_MAX + 1},
+         PROTO_ANSWER_NO},
+        {"password at max (wrong)",
+         {FX_LOGIN, big, "smtp", ""},
+         {5, PROTO_PASSWORD_MAX, 4, 0},
+         PROTO_ANSWER_NO},
+        /* libxcrypt takes at most 511 octets; longer must still be NO. */
+        {"password 511 (wrong)", {FX_LOGIN, big, "smtp", ""}, {5, 511, 4, 0}, PROTO_ANSWER_NO},
+        {"password 512 (wrong)", {FX_LOGIN, big, "smtp", ""}, {5, 512, 4, 0}, PROTO_ANSWER_NO},
+        {"password 600, unknown login",
+         {"mallory", big, "smtp", ""},
+         {7, 600, 4, 0},
          PROTO_ANSWER_NO},
         /* "correct horse battery\0x" must not be checked as the password. */
-        {"NUL after the right password", {FX_LOGIN, FX_PASSWORD "\0x", "smtp", ""},
-         {5, pl + 2, 4, 0}, PROTO_ANSWER_NO},
-        {"NUL in login", {FX_LOGIN "\0x", FX_PASSWORD, "smtp", ""}, {7, pl, 4, 0},
+        {"NUL after the right password",
+         {FX_LOGIN, FX_PASSWORD "\0x", "smtp", ""},
+         {5, pl + 2, 4, 0},
          PROTO_ANSWER_NO},
+        {"NUL in login", {FX_LOGIN "\0x", FX_PASSWORD, "smtp", ""}, {7, pl, 4, 0}, PROTO_ANSWER_NO},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char payload[256] = "";
@@ -240,14 +256,13 @@ static void test_slow_clients(void **state)
         int got = fixture_ask(f->sock, FX_LOGIN, FX_PASSWORD, "smtp", "", NULL, 0);
         double ms = fixture_now_ms() - t;
         if (got != PROTO_ANSWER_OK || ms > 1000)
-            fail_msg("fast client %d behind %d stuck ones: got %s in %.0f ms, want OK in < 1000",
-                     i, SLOW, answer_name(got), ms);
+            fail_msg("fast client %d behind %d stuck ones: got %s in %.0f ms, want OK in < 1000", i,
+                     SLOW, answer_name(got), ms);
     }
     for (int i = 0; i < SLOW; i++) {
         char payload[64];
         size_t plen = 99;
-        if (fixture_read_reply(slow[i], payload, sizeof(payload), &plen, 10000) != 0 ||
-            plen != 0)
+        if (fixture_read_reply(slow[i], payload, sizeof(payload), &plen, 10000) != 0 || plen != 0)
             fail_msg("stuck client %d: got %zu-octet reply \"%s\", want the empty TEMP reply", i,
                      plen, payload);
         double ms = fixture_now_ms() - t0;
@@ -269,8 +284,8 @@ static void *conc_client(void *p)
 {
     struct conc_arg *a = p;
     for (int i = 0; i < 5; i++)
-        a->ok += fixture_ask(a->sock, FX_LOGIN, FX_PASSWORD, "smtp", "", NULL, 0) ==
-                 PROTO_ANSWER_OK;
+        a->ok +=
+            fixture_ask(a->sock, FX_LOGIN, FX_PASSWORD, "smtp", "", NULL, 0) == PROTO_ANSWER_OK;
     return NULL;
 }
 
@@ -344,8 +359,8 @@ static void test_log_never_has_passwords(void **state)
     for (size_t i = 0; secrets[i] != NULL; i++)
         if (fixture_log_has(f, secrets[i]))
             fail_msg("log %s contains the password \"%s\"", f->log, secrets[i]);
-    const char *ok[] = {"login=\"alice\"", "realm=\"\"", "service=\"smtp\"", "result=OK",
-                        "peer=pid:", NULL};
+    const char *ok[] = {"login=\"alice\"", "realm=\"\"", "service=\"smtp\"",
+                        "result=OK",       "peer=pid:",  NULL};
     assert_true(fixture_log_count(f, ok) >= 1);
     const char *realm[] = {"login=\"bob\"", "realm=\"example.org\"", "result=OK", NULL};
     assert_true(fixture_log_count(f, realm) >= 1);
@@ -444,7 +459,7 @@ static void test_sighup(void **state)
 {
     (void)state;
     fixture f;
-    char store2[160];
+    char store2[sizeof(f.store)];
     assert_int_equal(fixture_init(&f, 0, 1, TIMEOUT), 0);
     assert_int_equal(fixture_start(&f), 0);
 
@@ -461,9 +476,9 @@ static void test_sighup(void **state)
 
     /* Another store with another password for alice. */
     snprintf(store2, sizeof(store2), "%s/store2", f.dir);
-    char saved[128];
+    char saved[sizeof(f.store)];
     memcpy(saved, f.store, sizeof(saved));
-    snprintf(f.store, sizeof(f.store), "%s", store2);
+    memcpy(f.store, store2, sizeof(store2));
     assert_int_equal(fixture_make_store(&f, FX_LOGIN, "second password"), 0);
     memcpy(f.store, saved, sizeof(saved));
     assert_int_equal(fixture_write_conf(&f, store2, 1, TIMEOUT + 1), 0);
@@ -490,22 +505,18 @@ int main(void)
         return 77;
     }
     const struct CMUnitTest shared[] = {
-        cmocka_unit_test(test_decisions),
-        cmocka_unit_test(test_login_realm_rule),
-        cmocka_unit_test(test_oversized_and_nul),
-        cmocka_unit_test(test_split_writes),
-        cmocka_unit_test(test_slow_clients),
-        cmocka_unit_test(test_concurrent),
-        cmocka_unit_test(test_socket_and_process),
-        cmocka_unit_test(test_log_never_has_passwords),
+        cmocka_unit_test(test_decisions),          cmocka_unit_test(test_login_realm_rule),
+        cmocka_unit_test(test_oversized_and_nul),  cmocka_unit_test(test_split_writes),
+        cmocka_unit_test(test_slow_clients),       cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_socket_and_process), cmocka_unit_test(test_log_never_has_passwords),
     };
     const struct CMUnitTest own[] = {
         cmocka_unit_test(test_store_missing),
         cmocka_unit_test(test_sigterm_drain),
         cmocka_unit_test(test_sighup),
     };
-    int failed = cmocka_run_group_tests_name("authd (shared daemon)", shared, group_setup,
-                                             group_teardown);
+    int failed =
+        cmocka_run_group_tests_name("authd (shared daemon)", shared, group_setup, group_teardown);
     failed += cmocka_run_group_tests_name("authd (own daemon)", own, NULL, NULL);
     return failed != 0;
 }

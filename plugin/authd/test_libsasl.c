@@ -53,7 +53,8 @@ static int sasl_start(struct ctx *c)
             "mech_list: PLAIN LOGIN\n",
             c->f.sock);
     fclose(o);
-    cbs[0] = (sasl_callback_t){SASL_CB_GETCONFPATH, (int (*)(void))getconfpath, c->confdir};
+    cbs[0] = (sasl_callback_t){SASL_CB_GETCONFPATH, (int (*)(void))(void (*)(void))getconfpath,
+                               c->confdir};
     cbs[1] = (sasl_callback_t){SASL_CB_LIST_END, NULL, NULL};
     int rc = sasl_server_init(cbs, "authdtest");
     if (rc != SASL_OK) {
@@ -163,8 +164,8 @@ static void test_plain_mechanism(void **state)
         unsigned outlen;
         int rc = sasl_server_start(conn, "PLAIN", msg, (unsigned)(2 + al + pl), &out, &outlen);
         if (rc != cases[i].want)
-            fail_msg("%s: got %s (%s), want %s", cases[i].name, code_name(rc),
-                     sasl_errdetail(conn), code_name(cases[i].want));
+            fail_msg("%s: got %s (%s), want %s", cases[i].name, code_name(rc), sasl_errdetail(conn),
+                     code_name(cases[i].want));
         if (rc == SASL_OK) {
             const void *user;
             assert_int_equal(sasl_getprop(conn, SASL_USERNAME, &user), SASL_OK);

@@ -87,7 +87,9 @@ int main(void)
         {"repeat", {"-u", FX_LOGIN, "-p", FX_PASSWORD, "-R", "3", NULL}, 1, "2: OK"},
     };
     static const struct tcase without_store[] = {
-        {"store missing", {"-u", FX_LOGIN, "-p", FX_PASSWORD, NULL}, 0,
+        {"store missing",
+         {"-u", FX_LOGIN, "-p", FX_PASSWORD, NULL},
+         0,
          "bad response from saslauthd"},
     };
     fixture f;

@@ -9,6 +9,7 @@
  *
  * Diagnostics: none printed; the reason in verify_result goes to the log.
  */
+#include <crypt.h>
 #include <string.h>
 
 #include "verify.h"
@@ -90,6 +91,19 @@ void verify_request(authdb *h, const char *store_why, const proto_req *r, verify
         goto out;
     }
     llen = verify_login(lp, llen, rp, rlen, login);
+    if (plen >= CRYPT_MAX_PASSPHRASE_SIZE) {
+        /* libxcrypt refuses such passphrases ("*"): authdb would report
+         * EHASH, a temporary failure.  No stored hash can match one, so
+         * spend the hash on "" (never a valid password) to keep the cost
+         * and answer NO. */
+        verify_map(authdb_verify_password(h, login, llen, "", 0), out);
+        if (out->answer != PROTO_ANSWER_TEMP) {
+            out->answer = PROTO_ANSWER_NO;
+            out->code = AUTHDB_EMISMATCH;
+            out->reason = "password longer than crypt(3) accepts (511 octets)";
+        }
+        goto out;
+    }
     verify_map(authdb_verify_password(h, login, llen, pw, plen), out);
 out:
     return;
