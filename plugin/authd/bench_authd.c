@@ -165,15 +165,25 @@ int main(int argc, char **argv)
     unsigned long fail1, fail8;
     double r1 = run_clients(f.sock, 1, secs, &med1, &fail1);
     double r8 = run_clients(f.sock, 8, secs, &med8, &fail8);
+    /* "$y$j9T$": scheme and cost, without salt and hash. */
     char scheme[32];
-    snprintf(scheme, sizeof(scheme), "%.*s", (int)(strchr(hash + 1, '$') - hash + 1), hash);
+    const char *p3 = strchr(hash + 1, '$');
+    p3 = p3 != NULL ? strchr(p3 + 1, '$') : NULL;
+    snprintf(scheme, sizeof(scheme), "%.*s", p3 != NULL ? (int)(p3 - hash + 1) : 3, hash);
+    char load[64] = "?";
+    FILE *la = fopen("/proc/loadavg", "r");
+    if (la != NULL) {
+        if (fgets(load, sizeof(load), la) != NULL)
+            load[strcspn(load, "\n")] = '\0';
+        fclose(la);
+    }
     unsigned ceil8 = threads < 8 ? threads : 8;
     if (ceil8 > (unsigned)cpus)
         ceil8 = (unsigned)cpus;
 
-    printf("authgate-authd benchmark: %ld CPUs, authd_threads=%u, hash %s..., %.0f s per "
-           "figure\n",
-           cpus, threads, scheme, secs);
+    printf("authgate-authd benchmark: %ld CPUs (load %s), authd_threads=%u, hash %s..., %.0f s "
+           "per figure\n",
+           cpus, load, threads, scheme, secs);
     printf("  baseline: single-core hash rate (crypt_r, 1 thread)  %8.1f verifications/s "
            "(%.2f ms each)\n",
            hr, 1000 / hr);

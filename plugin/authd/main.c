@@ -303,8 +303,12 @@ out:
     server_free(a.srv);
     if (lfd >= 0)
         close(lfd);
-    if (socket_made)
-        listener_unlink(a.conf->authd_socket, &lid);
+    if (socket_made) {
+        int urc = listener_unlink(a.conf->authd_socket, &lid);
+        if (urc != 0 && urc != ESTALE)
+            authdb_logf(&a.lg, LOG_INFO, "socket %s left behind: %s (replaced at the next start)",
+                        a.conf->authd_socket, strerror(urc));
+    }
     storeref_free(a.st);
     pidfile_close(&pf);
     if (sigfd >= 0)
