@@ -10,9 +10,11 @@
  * core dumps (as root), the log (one line per decision, never a
  * password), store missing (TEMP, then picked up once created), SIGTERM
  * draining in-flight requests, SIGHUP reopening another store and
- * surviving a broken configuration.
+ * surviving a broken configuration, starting in the background with a pid
+ * file (and failing to start visibly).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -23,11 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "pidfile.h"
 
 #define NO_TEXT "NO authentication failed"
 #define THREADS 2
@@ -497,6 +501,61 @@ static void test_sighup(void **state)
     fixture_free(&f);
 }
 
+/* Run the daemon without -f; returns the starting command's exit status. */
+static int start_detached(fixture *f)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int log = open(f->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(log, 2);
+        execl(f->bin, "authgate-authd", "-c", f->conf, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Without -f: the command returns 0 once the daemon listens, the pid file
+ * names the daemon, SIGTERM through the pid file stops it; a daemon that
+ * cannot start makes the command exit 1. */
+static void test_background(void **state)
+{
+    (void)state;
+    fixture f;
+    assert_int_equal(fixture_init(&f, 0, 1, TIMEOUT), 0);
+    int rc = start_detached(&f);
+    if (rc != 0)
+        fail_msg("detached start: exit %d, want 0; see %s", rc, f.log);
+    pid_t pid = pidfile_read(f.pidfile);
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, 0), 0);
+    assert_int_equal(fixture_ask(f.sock, FX_LOGIN, FX_PASSWORD, "smtp", "", NULL, 0),
+                     PROTO_ANSWER_OK);
+    /* A second daemon on the same pid file refuses to start. */
+    rc = start_detached(&f);
+    if (rc != 1 || !fixture_log_has(&f, "already running as pid"))
+        fail_msg("second detached start: exit %d, want 1 and \"already running\"", rc);
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 500 && kill(pid, 0) == 0; i++)
+        usleep(10000);
+    if (kill(pid, 0) == 0)
+        fail_msg("daemon %ld still running 5 s after SIGTERM", (long)pid);
+    /* Detached, it logs to syslog only; a clean stop removed its socket. */
+    struct stat sst;
+    if (lstat(f.sock, &sst) == 0)
+        fail_msg("socket %s still there after the daemon stopped", f.sock);
+    /* A socket path that cannot work: the starting command says so. */
+    FILE *c = fopen(f.conf, "a");
+    fputs("authd_socket = /dev/null/mux\n", c);
+    fclose(c);
+    /* (a repeated key is itself an error: either way startup must fail) */
+    rc = start_detached(&f);
+    if (rc != 1)
+        fail_msg("detached start with a broken socket path: exit %d, want 1", rc);
+    fixture_free(&f);
+}
+
 int main(void)
 {
     memset(big, 'x', sizeof(big));
@@ -514,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_store_missing),
         cmocka_unit_test(test_sigterm_drain),
         cmocka_unit_test(test_sighup),
+        cmocka_unit_test(test_background),
     };
     int failed =
         cmocka_run_group_tests_name("authd (shared daemon)", shared, group_setup, group_teardown);
