@@ -105,16 +105,15 @@ int conn_reply(conn *c, enum proto_answer a, const char *no_text)
 
 const char *conn_result_name(enum proto_answer a)
 {
-    switch (a) {
-    case PROTO_ANSWER_OK:
-        return "OK";
-    case PROTO_ANSWER_NO:
-        return "NO";
-    case PROTO_ANSWER_TEMP:
-        return "TEMP";
-    default:
-        return "NONE";
-    }
+    const char *name = "NONE";
+
+    if (a == PROTO_ANSWER_OK)
+        name = "OK";
+    else if (a == PROTO_ANSWER_NO)
+        name = "NO";
+    else if (a == PROTO_ANSWER_TEMP)
+        name = "TEMP";
+    return name;
 }
 
 /* authdb_log_escape, then '"' as \x22 so that a quoted field cannot be

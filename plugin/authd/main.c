@@ -173,18 +173,22 @@ int main(int argc, char **argv)
             break;
         case 'V':
             printf("authgate-authd %s\n", AUTHGATE_VERSION);
-            return 0;
+            status = 0;
+            goto out;
         case 'h':
             usage(stdout);
-            return 0;
+            status = 0;
+            goto out;
         default:
             usage(stderr);
-            return 2;
+            status = 2;
+            goto out;
         }
     }
     if (optind != argc) {
         usage(stderr);
-        return 2;
+        status = 2;
+        goto out;
     }
     authdb_log_init(&a.lg, "authgate-authd", 1, !check_only, debug);
     if (a.conf_path == NULL) {
@@ -303,7 +307,7 @@ out:
     server_free(a.srv);
     if (lfd >= 0)
         close(lfd);
-    if (socket_made) {
+    if (socket_made && a.conf != NULL) {
         int urc = listener_unlink(a.conf->authd_socket, &lid);
         if (urc != 0 && urc != ESTALE)
             authdb_logf(&a.lg, LOG_INFO, "socket %s left behind: %s (replaced at the next start)",

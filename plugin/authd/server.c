@@ -131,11 +131,11 @@ static void server_step(server *s, size_t i)
     int st = conn_read(c);
     int rc;
 
+    if (st == PROTO_MORE)
+        goto out;
+    s->reading[i] = NULL; /* leaves the reading set whatever happens next */
     switch (st) {
-    case PROTO_MORE:
-        return;
     case PROTO_DONE:
-        s->reading[i] = NULL;
         rc = pool_submit(s->pool, c);
         if (rc == EAGAIN) {
             snprintf(why, sizeof(why),
@@ -145,24 +145,23 @@ static void server_step(server *s, size_t i)
         } else if (rc != 0) {
             server_finish(s, c, PROTO_ANSWER_TEMP, "shutting down");
         }
-        return;
+        break;
     case PROTO_ETOOLONG:
     case PROTO_ENUL:
         snprintf(why, sizeof(why), "malformed request: %s: %s",
                  proto_field_name(proto_req_field(&c->req)), proto_strerror(st));
-        s->reading[i] = NULL;
         server_finish(s, c, PROTO_ANSWER_NO, why);
-        return;
+        break;
     case CONN_EOF:
-        s->reading[i] = NULL;
         server_drop(s, c, "client closed the connection before a complete request");
-        return;
+        break;
     default:
         snprintf(why, sizeof(why), "read error: %s", strerror(c->err));
-        s->reading[i] = NULL;
         server_drop(s, c, why);
-        return;
+        break;
     }
+out:
+    return;
 }
 
 static void server_expire(server *s, int64_t now)
