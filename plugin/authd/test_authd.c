@@ -11,7 +11,8 @@
  * password), store missing (TEMP, then picked up once created), SIGTERM
  * draining in-flight requests, SIGHUP reopening another store and
  * surviving a broken configuration, starting in the background with a pid
- * file (and failing to start visibly).
+ * file (and failing to start visibly), the queue bound and the bound on
+ * connections still sending, each refused with TEMP and a log line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -501,6 +502,90 @@ static void test_sighup(void **state)
     fixture_free(&f);
 }
 
+/* One worker, 64 waiting at most: a burst of 200 complete requests gets
+ * TEMP for what does not fit, at once, with a log line naming the bound;
+ * everything that fit is answered OK. */
+static void test_queue_full(void **state)
+{
+    (void)state;
+    enum { BURST = 200 };
+    fixture f;
+    int fd[BURST];
+    unsigned char req[256];
+    const char *fl[PROTO_NFIELDS] = {FX_LOGIN, FX_PASSWORD, "smtp", ""};
+    size_t ll[PROTO_NFIELDS] = {strlen(FX_LOGIN), strlen(FX_PASSWORD), 4, 0};
+    size_t n = proto_request_build(fl, ll, req, sizeof(req));
+
+    assert_int_equal(fixture_init(&f, 0, 1, 30), 0);
+    assert_int_equal(fixture_start(&f), 0);
+    for (int i = 0; i < BURST; i++) {
+        fd[i] = fixture_connect(f.sock);
+        assert_true(fd[i] >= 0);
+        assert_int_equal(fixture_write_all(fd[i], req, n), 0);
+    }
+    int ok = 0, temp = 0;
+    for (int i = 0; i < BURST; i++) {
+        char payload[64];
+        size_t plen;
+        if (fixture_read_reply(fd[i], payload, sizeof(payload), &plen, 30000) != 0)
+            fail_msg("request %d: no reply", i);
+        int a = proto_reply_classify(payload, plen);
+        ok += a == PROTO_ANSWER_OK;
+        temp += a == PROTO_ANSWER_TEMP;
+        close(fd[i]);
+    }
+    printf("burst of %d, 1 worker, queue 64: %d OK, %d TEMP\n", BURST, ok, temp);
+    if (ok + temp != BURST || temp < 1 || ok < 64)
+        fail_msg("got %d OK and %d TEMP, want at least 64 OK, some TEMP, nothing else", ok, temp);
+    const char *needles[] = {"result=TEMP", "queue full: 64 requests waiting for 1 workers", NULL};
+    if (fixture_log_count(&f, needles) != temp)
+        fail_msg("queue-full log lines: got %d, want %d", fixture_log_count(&f, needles), temp);
+    assert_int_equal(fixture_stop(&f, SIGTERM, 10000), 0);
+    fixture_free(&f);
+}
+
+/* 256 connections still sending: the next one is refused at once. */
+static void test_too_many_reading(void **state)
+{
+    (void)state;
+    enum { MAX_READING = 256 };
+    fixture f;
+    static int fd[MAX_READING];
+
+    assert_int_equal(fixture_init(&f, 0, 1, 30), 0);
+    assert_int_equal(fixture_start(&f), 0);
+    for (int i = 0; i < MAX_READING; i++) {
+        fd[i] = fixture_connect(f.sock);
+        assert_true(fd[i] >= 0);
+        assert_int_equal(fixture_write_all(fd[i], "\0", 1), 0);
+    }
+    usleep(200000);
+    int extra = fixture_connect(f.sock);
+    assert_true(extra >= 0);
+    char payload[64];
+    size_t plen = 99;
+    double t = fixture_now_ms();
+    if (fixture_read_reply(extra, payload, sizeof(payload), &plen, 5000) != 0 || plen != 0)
+        fail_msg("connection %d: got %zu-octet reply, want the empty TEMP reply at once",
+                 MAX_READING + 1, plen);
+    assert_true(fixture_now_ms() - t < 2000);
+    close(extra);
+    assert_true(fixture_log_has(&f, "too many connections sending requests (256): refused"));
+    /* The others are still served once they finish. */
+    const char *fl[PROTO_NFIELDS] = {FX_LOGIN, FX_PASSWORD, "smtp", ""};
+    size_t ll[PROTO_NFIELDS] = {strlen(FX_LOGIN), strlen(FX_PASSWORD), 4, 0};
+    unsigned char req[256];
+    size_t n = proto_request_build(fl, ll, req, sizeof(req));
+    assert_int_equal(fixture_write_all(fd[0], req + 1, n - 1), 0);
+    if (fixture_read_reply(fd[0], payload, sizeof(payload), &plen, 5000) != 0 ||
+        strcmp(payload, "OK") != 0)
+        fail_msg("first slow connection after finishing: got \"%s\", want \"OK\"", payload);
+    for (int i = 0; i < MAX_READING; i++)
+        close(fd[i]);
+    assert_int_equal(fixture_stop(&f, SIGTERM, 10000), 0);
+    fixture_free(&f);
+}
+
 /* Run the daemon without -f; returns the starting command's exit status. */
 static int start_detached(fixture *f)
 {
@@ -570,10 +655,9 @@ int main(void)
         cmocka_unit_test(test_socket_and_process), cmocka_unit_test(test_log_never_has_passwords),
     };
     const struct CMUnitTest own[] = {
-        cmocka_unit_test(test_store_missing),
-        cmocka_unit_test(test_sigterm_drain),
-        cmocka_unit_test(test_sighup),
-        cmocka_unit_test(test_background),
+        cmocka_unit_test(test_store_missing), cmocka_unit_test(test_sigterm_drain),
+        cmocka_unit_test(test_sighup),        cmocka_unit_test(test_background),
+        cmocka_unit_test(test_queue_full),    cmocka_unit_test(test_too_many_reading),
     };
     int failed =
         cmocka_run_group_tests_name("authd (shared daemon)", shared, group_setup, group_teardown);
