@@ -272,6 +272,11 @@ int main(int argc, char **argv)
         }
     } else if (plan == PRIVS_KEEP_ROOT) {
         authdb_logf(&a.lg, LOG_WARNING, "authd_user is root: running as root");
+    } else if (str(a.conf->authd_user)[0] != '\0' &&
+               privs_user_lookup(a.conf->authd_user, &user, why, sizeof(why)) == 0 &&
+               user.uid != geteuid()) {
+        authdb_logf(&a.lg, LOG_INFO, "not started as root: running as uid %ld, not as %s",
+                    (long)geteuid(), a.conf->authd_user);
     }
     why[0] = '\0';
     if (storeref_new(a.conf->store, &a.st, why, sizeof(why)) != 0) {

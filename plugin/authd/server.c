@@ -230,9 +230,9 @@ static void server_signals(server *s, int sigfd, server_reload_fn reload, void *
             if (s->stopping)
                 break;
             authdb_logf(s->lg, LOG_INFO,
-                        "%s: stopping: no new connections; finishing %zu requests being read "
+                        "SIG%s: stopping: no new connections; finishing %zu requests being read "
                         "and %zu queued",
-                        strsignal((int)si.ssi_signo), s->nreading, pool_waiting(s->pool));
+                        sigabbrev_np((int)si.ssi_signo), s->nreading, pool_waiting(s->pool));
             s->stopping = 1;
             close(s->lfd);
             s->lfd = -1;
