@@ -298,6 +298,11 @@ typedef struct authdb_derive_params {
 
 int authdb_derive_params_get(authdb *h, authdb_txn *txn, authdb_derive_params *out);
 
+/* The store's parameters with a login's own mechanisms override applied
+ * (an unknown login gets the store's). */
+int authdb_derive_params_for(authdb *h, authdb_txn *txn, const char *login, size_t len,
+                             authdb_derive_params *out);
+
 /* Derive every secret p asks for from a cleartext password, for the
  * normalized login (DIGEST-MD5 hashes the login as given).  Pure: no store
  * access, safe to call from many threads at once (slow: one crypt(3) plus one

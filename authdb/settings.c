@@ -3,7 +3,8 @@
  *
  * Interface: authdb_setting_info_at, authdb_setting_info_find,
  * authdb_setting_check, authdb_setting_get, authdb_setting_set,
- * authdb_norm_get, authdb_derive_params_get; private settings_read_norm,
+ * authdb_norm_get, authdb_derive_params_get, authdb_derive_params_for; private
+ * settings_read_norm,
  * settings_put_defaults.
  *
  * Settings live in the meta DB of their environment under "s:<key>";
@@ -412,4 +413,18 @@ int authdb_derive_params_get(authdb *h, authdb_txn *txn, authdb_derive_params *o
     if (own)
         authdb_txn_end(use);
     return rc;
+}
+
+int authdb_derive_params_for(authdb *h, authdb_txn *txn, const char *login, size_t len,
+                             authdb_derive_params *out)
+{
+    authdb_user u;
+    int rc = authdb_derive_params_get(h, txn, out);
+
+    if (rc != AUTHDB_OK)
+        return rc;
+    rc = authdb_user_get(h, txn, login, len, &u);
+    if (rc == AUTHDB_OK && u.mechs_override != 0)
+        out->mechs = u.mechs_override;
+    return rc == AUTHDB_NOTFOUND ? AUTHDB_OK : rc;
 }
