@@ -39,7 +39,7 @@
 /* Field maxima in octets (verify.c checks that they equal authdb.h's
  * AUTHDB_LOGIN_MAX, AUTHDB_PASSWORD_MAX and AUTHDB_REALM_MAX). */
 #define PROTO_LOGIN_MAX    320
-#define PROTO_PASSWORD_MAX 1024
+#define PROTO_PASSWORD_MAX 511
 #define PROTO_SERVICE_MAX  64
 #define PROTO_REALM_MAX    255
 
