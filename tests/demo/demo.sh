@@ -43,6 +43,8 @@ DEMO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DEMO_TOP=$(cd "$DEMO_DIR/../.." && pwd)
 # shellcheck source=../docs/snippet.sh
 . "$DEMO_TOP/tests/docs/snippet.sh"
+# shellcheck source=../docs/guide.sh
+. "$DEMO_TOP/tests/docs/guide.sh"
 
 DEMO_BOB_PW='Bob-s3cret'
 DEMO_ALICE_PW='Alice-s3cret' # the guide's; checked against it below
@@ -56,84 +58,15 @@ demo_usage() {
 
 # ------------------------------------------------------------ setup
 
-# demo_binaries BUILD: set CTL AUTHD MILTER PLUGIN; exit 77 when missing.
-demo_binaries() {
-    local b=$1 v
-    CTL=${DEMO_CTL:-$b/tools/authgatectl}
-    AUTHD=${DEMO_AUTHD:-$b/plugin/authd/authgate-authd}
-    MILTER=${DEMO_MILTER:-$b/milter/authgate-milter}
-    PLUGIN=${DEMO_PLUGIN:-$b/plugin/libauthgate.so}
-    for v in "$CTL" "$AUTHD" "$MILTER" "$PLUGIN"; do
-        if [ ! -e "$v" ]; then
-            echo "demo: $v is missing: build first (make), or name the build with --build DIR" >&2
-            exit 77
-        fi
-    done
-}
-
-# demo_accounts: the packages' users and groups, created when missing.
-demo_accounts() {
-    local made='' g ug u
-    mkdir -p /run/lock
-    exec 8>/run/lock/authgate-demo-accounts.lock
-    flock -w 120 8 || lab_fail "cannot lock /run/lock/authgate-demo-accounts.lock"
-    for g in authgate-secrets authgate-policy; do
-        if ! getent group "$g" >/dev/null; then
-            groupadd --system "$g" || lab_fail "groupadd $g failed"
-            made="$made group:$g"
-        fi
-    done
-    for ug in authgate-authd:authgate-secrets authgate-milter:authgate-policy; do
-        u=${ug%%:*}
-        g=${ug#*:}
-        if ! getent passwd "$u" >/dev/null; then
-            useradd --system --user-group --groups "$g" --no-create-home \
-                --home-dir /nonexistent --shell /usr/sbin/nologin "$u" || lab_fail "useradd $u failed"
-            made="$made user:$u"
-        fi
-        id -nG "$u" | tr ' ' '\n' | grep -qxF "$g" ||
-            lab_fail "user $u exists but is not in group $g (the packages put it there)"
-    done
-    exec 8>&-
-    [ -z "$made" ] || echo "# created system accounts (as the Debian packages do):$made"
-}
-
-# demo_tls: a throwaway self-signed certificate for the submission port.
-demo_tls() {
-    mkdir -p "$LAB/tls"
-    chmod 0700 "$LAB/tls"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-        -subj "/CN=$LAB_HOST" -addext "subjectAltName=DNS:$LAB_HOST,IP:127.0.0.1" -keyout "$LAB/tls/key.pem" -out "$LAB/tls/cert.pem" \
-        >"$LAB/log/openssl.out" 2>&1 || lab_fail "openssl: $(cat "$LAB/log/openssl.out")"
-}
-
 # demo_ran NAME STATUS: fail the demo when a guide's commands failed.
 demo_ran() {
     [ "$2" = 0 ] ||
         lab_fail "the commands of $1 ($(snippet_where "$1")) failed: $(cat "$LAB/log/$1.out")"
 }
 
-# demo_master_opts TEXT: the -o lines of a master.cf service (a guide's) as
-# --submission-o arguments, after checking its chroot column; sets
-# DEMO_MASTER (an array).
-demo_master_opts() {
-    local text=$1 line chroot
-    [ -n "$text" ] || lab_fail "no master.cf text"
-    chroot=$(awk 'NR == 1 { print $5 }' <<<"$text")
-    [ "$chroot" = y ] || lab_fail "the demo runs smtpd chrooted; the guide's master.cf says chroot=$chroot"
-    DEMO_MASTER=(--chroot)
-    while read -r line; do
-        case $line in
-        "-o "*) DEMO_MASTER+=(--submission-o "${line#-o }") ;;
-        "") ;;
-        *) [ "$line" = "$(head -1 <<<"$text")" ] || lab_fail "master.cf: cannot use line: $line" ;;
-        esac
-    done <<<"$text"
-}
-
 demo_setup() {
-    local jail sinkport plugin_opt=() line mains=()
-    demo_accounts
+    local jail sinkport
+    guide_accounts
     jail=$(lab_postfix_jail demo)
     mkdir -p "$jail"
     DEMO_STORE=$LAB/store
@@ -161,24 +94,18 @@ demo_setup() {
     sinkport=$(lab_get sink port)
 
     snippet_file postfix-smtpd-conf "$LAB/smtpd.conf" "/var/lib/authgate=$DEMO_STORE" || lab_fail "snippet"
-    if [ -e "$LAB_SASL_SYSDIR/libauthgate.so" ]; then
-        DEMO_PLUGIN_NOTE="installed $LAB_SASL_SYSDIR/libauthgate.so"
-    else
-        mkdir -p "$LAB/plugins"
-        install -m 0644 "$PLUGIN" "$LAB/plugins/libauthgate.so" || lab_fail "cannot copy $PLUGIN"
-        plugin_opt=(--sasl-path "$LAB/plugins")
-        DEMO_PLUGIN_NOTE="the build's libauthgate.so"
-    fi
-    while read -r line; do
-        [ -z "$line" ] || mains+=(--main "$line")
-    done < <(snippet_get postfix-main-cf)
-    demo_tls
-    demo_master_opts "$(snippet_get postfix-master-submission)"
-    lab_postfix_start demo "${DEMO_MASTER[@]}" --sasl-conf "$LAB/smtpd.conf" "${plugin_opt[@]}" \
-        --relay-port "$sinkport" "${mains[@]}" \
+    guide_plugin
+    guide_tls "$LAB/tls" "$LAB_HOST"
+    GUIDE_PF=()
+    guide_main "$(snippet_get postfix-main-cf)"
+    guide_master "$(snippet_get postfix-master-submission)" submission
+    lab_postfix_start demo "${GUIDE_PF[@]}" --sasl-conf "$LAB/smtpd.conf" "${GUIDE_SASL_PATH[@]}" \
+        --relay-port "$sinkport" \
         --main "smtpd_tls_cert_file = $LAB/tls/cert.pem" \
         --main "smtpd_tls_key_file = $LAB/tls/key.pem"
     DEMO_PORT=$(lab_get demo port)
+    DEMO_CHROOT="not chrooted"
+    [[ " ${GUIDE_PF[*]} " != *" --chroot "* ]] || DEMO_CHROOT=chrooted
 }
 
 # ------------------------------------------------------------ SMTP
@@ -188,38 +115,6 @@ demo_swaks() {
     local f=$1
     shift
     swaks --server "127.0.0.1:$DEMO_PORT" --tls --helo client.example.net "$@" >"$f" 2>&1
-}
-
-# demo_reply FILE STEP: the server's (last-line) reply to STEP, one of AUTH
-# MAIL RCPT DATA EOD (end of data), from a swaks transcript; "-" when the
-# step was not reached.
-demo_reply() {
-    awk -v want="$2" '
-        # client lines: " -> X" (plain) or " ~> X" (TLS)
-        /^ *(->|~>) / {
-            c = $0; sub(/^ *(->|~>) /, "", c)
-            if (indata) { if (c == ".") { step = "EOD"; indata = 0 } ; next }
-            if (c ~ /^AUTH /) step = "AUTH"
-            else if (c ~ /^MAIL FROM/) step = "MAIL"
-            else if (c ~ /^RCPT TO/) step = "RCPT"
-            else if (c ~ /^DATA/) { step = "DATA"; indata = 1 }
-            else if (c ~ /^QUIT/) step = "QUIT"
-            else if (c !~ /^[A-Za-z0-9+\/=]*$/ || c ~ /^(EHLO|STARTTLS)/) step = "OTHER"
-            next
-        }
-        # server lines: "<-  250 ..", "<~  ..", "<** ..", "<~* .."
-        /^<[-~*][-~*]? +[0-9][0-9][0-9][ -]/ {
-            r = $0; sub(/^<[-~*]+ +/, "", r)
-            if (substr(r, 4, 1) == "-") next
-            if (step == "DATA" && substr(r, 1, 3) != "354") indata = 0
-            if (step == want) got = r
-        }
-        END { print (got == "" ? "-" : got) }' "$1"
-}
-
-# demo_code TEXT: the reply code (first three characters).
-demo_code() {
-    printf '%.3s' "$1"
 }
 
 # demo_newlines FILE FROM: the lines of FILE after line FROM.
@@ -264,9 +159,9 @@ demo_step_legit() {
     # The guide's own test command, pointed at this instance.
     cmd=$(snippet_get postfix-try "mail.example.org:587=127.0.0.1:$DEMO_PORT") || lab_fail "snippet"
     bash -c "$cmd --helo client.example.net" >"$t" 2>&1
-    auth=$(demo_reply "$t" AUTH)
-    mail=$(demo_reply "$t" MAIL)
-    eod=$(demo_reply "$t" EOD)
+    auth=$(guide_reply "$t" AUTH)
+    mail=$(guide_reply "$t" MAIL)
+    eod=$(guide_reply "$t" EOD)
     ml=$(demo_milter_line "$m")
     demo_show "AUTH PLAIN" "$auth"
     demo_show "MAIL FROM" "$mail"
@@ -275,9 +170,9 @@ demo_step_legit() {
     ar=$(lab_sink_find sink From "Alice <alice@example.org>" 20 | grep -i '^Authentication-Results:')
     demo_show "delivered" "${ar:-(nothing reached the smtp-sink)}"
     want=$(snippet_get postfix-authres "mail.example.org=$LAB_HOST")
-    [ "$(demo_code "$auth")" = 235 ] || ok=0
-    [ "$(demo_code "$mail")" = 250 ] || ok=0
-    [ "$(demo_code "$eod")" = 250 ] || ok=0
+    [ "$(guide_code "$auth")" = 235 ] || ok=0
+    [ "$(guide_code "$mail")" = 250 ] || ok=0
+    [ "$(guide_code "$eod")" = 250 ] || ok=0
     [[ $ml == *verdict=accept* ]] || ok=0
     [ "$ar" = "$want" ] || ok=0
     demo_verdict "$ok" "accepted, delivered with the Authentication-Results the guide shows"
@@ -289,13 +184,13 @@ demo_step_envelope() {
     echo "[2] envelope spoof: alice@example.org sends MAIL FROM:<bob@example.org>"
     demo_swaks "$t" --auth PLAIN --auth-user alice@example.org --auth-password "$DEMO_ALICE_PW" \
         --from bob@example.org --to "$DEMO_RCPT" --header "Subject: envelope spoof"
-    auth=$(demo_reply "$t" AUTH)
-    mail=$(demo_reply "$t" MAIL)
+    auth=$(guide_reply "$t" AUTH)
+    mail=$(guide_reply "$t" MAIL)
     ml=$(demo_milter_line "$m")
     demo_show "AUTH PLAIN" "$auth"
     demo_show "MAIL FROM" "$mail"
     demo_show "milter" "${ml:-(no log line)}"
-    [ "$(demo_code "$auth")" = 235 ] || ok=0
+    [ "$(guide_code "$auth")" = 235 ] || ok=0
     [[ $mail == "553 5.7.1 "* ]] || ok=0
     [[ $ml == *verdict=reject* ]] || ok=0
     demo_verdict "$ok" "refused at MAIL FROM"
@@ -308,16 +203,16 @@ demo_step_header() {
     demo_swaks "$t" --auth PLAIN --auth-user alice@example.org --auth-password "$DEMO_ALICE_PW" \
         --from alice@example.org --to "$DEMO_RCPT" --header "From: Bob <bob@example.org>" \
         --header "Subject: header spoof"
-    auth=$(demo_reply "$t" AUTH)
-    mail=$(demo_reply "$t" MAIL)
-    eod=$(demo_reply "$t" EOD)
+    auth=$(guide_reply "$t" AUTH)
+    mail=$(guide_reply "$t" MAIL)
+    eod=$(guide_reply "$t" EOD)
     ml=$(demo_milter_line "$m")
     demo_show "AUTH PLAIN" "$auth"
     demo_show "MAIL FROM" "$mail"
     demo_show "end of DATA" "$eod"
     demo_show "milter" "${ml:-(no log line)}"
-    [ "$(demo_code "$auth")" = 235 ] || ok=0
-    [ "$(demo_code "$mail")" = 250 ] || ok=0
+    [ "$(guide_code "$auth")" = 235 ] || ok=0
+    [ "$(guide_code "$mail")" = 250 ] || ok=0
     [[ $eod == "550 5.7.1 "* ]] || ok=0
     [[ $ml == *verdict=reject* ]] || ok=0
     demo_verdict "$ok" "refused at the end of DATA"
@@ -329,11 +224,11 @@ demo_step_password() {
     echo "[4] wrong password: bob@example.org"
     demo_swaks "$t" --auth PLAIN --auth-user bob@example.org --auth-password "$DEMO_WRONG_PW" \
         --from bob@example.org --to "$DEMO_RCPT"
-    auth=$(demo_reply "$t" AUTH)
+    auth=$(guide_reply "$t" AUTH)
     al=$(demo_newlines "$(lab_get authd out)" "$a" | grep -o 'login=.*' | tail -1)
     demo_show "AUTH PLAIN" "$auth"
     demo_show "authd" "${al:-(no log line)}"
-    [ "$(demo_code "$auth")" = 535 ] || ok=0
+    [ "$(guide_code "$auth")" = 535 ] || ok=0
     [[ $al == *'result=NO reason="wrong password"'* ]] || ok=0
     demo_verdict "$ok" "refused with 535; the password never reached a weak check"
 }
@@ -391,13 +286,13 @@ demo_main() {
     [ "$keep" = 0 ] || echo "@@SANDBOX $LAB"
     demo_setup
     setup_s=$(demo_since "$t0")
-    echo "authgate demo: Postfix $(postconf -h mail_version) on 127.0.0.1:$DEMO_PORT (submission, smtpd chrooted)"
+    echo "authgate demo: Postfix $(postconf -h mail_version) on 127.0.0.1:$DEMO_PORT (submission, smtpd $DEMO_CHROOT)"
     if [ "$keep" = 1 ]; then
         echo "  sandbox $LAB (kept running: see the end)"
     else
         echo "  sandbox $LAB (removed when the demo ends)"
     fi
-    echo "  AUTH through libsasl2: PLAIN/LOGIN -> authgate-authd, SCRAM -> $DEMO_PLUGIN_NOTE"
+    echo "  AUTH through libsasl2: PLAIN/LOGIN -> authgate-authd, SCRAM -> $GUIDE_PLUGIN_NOTE"
     echo "  authgate-milter attached; mail relayed to an smtp-sink on 127.0.0.1:$(lab_get sink port)"
     echo "  store: alice@example.org (may also send as sales@example.org), bob@example.org"
     echo
@@ -498,7 +393,7 @@ main() {
         echo "demo: run as root (it starts Postfix and authgate's daemons in a sandbox)" >&2
         exit 77
     fi
-    demo_binaries "$build"
+    guide_binaries "$build"
     if [ "$hold" = 1 ]; then
         demo_main 1
     elif [ "$keep" = 1 ]; then
