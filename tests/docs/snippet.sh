@@ -140,7 +140,7 @@ snippet_list() {
 
 # snippet__used: every snippet name used literally by a file outside docs/.
 snippet__used() {
-    find "$SNIPPET_TOP" \( -name .git -o -name 'build*' -o -name docs -o -name subprojects \) -prune \
+    find "$SNIPPET_TOP" \( -name .git -o -name 'build*' -o -path "$SNIPPET_TOP/docs" -o -name subprojects \) -prune \
         -o -type f \( -name '*.sh' -o -name '*.bash' -o -name '*.lua' -o -name '*.c' \
         -o -name '*.pl' -o -name '*.py' -o -name meson.build \) -print0 |
         xargs -0 grep -hoE "(snippet_(get|file|run)|snippet\.sh +(get|file|run)) +[\"']?[a-z0-9][a-z0-9.-]*" |
