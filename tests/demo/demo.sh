@@ -230,7 +230,7 @@ demo_step_password() {
     demo_show "authd" "${al:-(no log line)}"
     [ "$(guide_code "$auth")" = 535 ] || ok=0
     [[ $al == *'result=NO reason="wrong password"'* ]] || ok=0
-    demo_verdict "$ok" "refused with 535; the password never reached a weak check"
+    demo_verdict "$ok" "refused with 535 (authgate-authd checked the yescrypt hash)"
 }
 
 demo_steps() {

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck source-path=SCRIPTDIR
 # test-demo.sh - runs `make demo`'s script non-interactively and checks its
 # transcript, so that the demo cannot silently rot (suite 'integration').
 #
@@ -9,7 +10,8 @@
 #      expected (exact reply texts, field by field); the summary line; and
 #      afterwards nothing left: the sandbox is gone, no process mentions it
 #      (command line or environment), /etc/postfix/main.cf no longer lists
-#      its Postfix instance.
+#      its Postfix instance; README.md's transcript is the same (after
+#      masking ports, queue ids, pids, times, the sandbox's name).
 #   2. demo.sh --keep: returns while the demo keeps running, prints how to
 #      reach it; the printed swaks command line really sends a message
 #      (250), the printed manage command changes the rules and the next
@@ -20,6 +22,8 @@ set -u
 BUILD=${1:?usage: $0 BUILDDIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 DEMO=$HERE/demo.sh
+# shellcheck source=../docs/snippet.sh
+. "$HERE/../docs/snippet.sh"
 T=$(mktemp -d /tmp/authgate-demo-test.XXXXXX)
 KEPT=
 cleanup() {
@@ -85,6 +89,16 @@ leftovers_now() {
     fi
 }
 
+# mask: what differs between two runs of the demo.
+mask() {
+    sed -E -e '/^# /d' \
+        -e 's/queued as [0-9A-F]+/queued as QID/' -e 's/qid=[0-9A-F]+/qid=QID/' \
+        -e 's#/tmp/aglab\.[A-Za-z0-9]+#SANDBOX#' -e 's/127\.0\.0\.1:[0-9]+/127.0.0.1:PORT/g' \
+        -e 's/peer=pid:[0-9]+,uid:[0-9]+ ms=[0-9]+/peer=pid:P,uid:U ms=MS/' \
+        -e 's/\(setup [0-9.]+ s, total [0-9.]+ s\)/(setup S s, total T s)/' \
+        -e 's/Postfix [0-9.]+ on/Postfix V on/' -e 's/SCRAM -> .*libauthgate\.so$/SCRAM -> PLUGIN/'
+}
+
 # ---------------------------------------------------------------- 1. demo
 t0=$(date +%s.%N)
 "$DEMO" --build "$BUILD" >"$T/out" 2>&1
@@ -123,6 +137,16 @@ check_line "step 5 sink" "$O" "[5] the smtp-sink holds 1 message(s)"
 check "every step as expected" "$(grep -c '^    as expected  ' "$O")" 5
 check "no step unexpected" "$(grep -c 'NOT EXPECTED' "$O")" 0
 check_match "summary" "$O" '^demo: all 5 steps behaved as expected \(setup [0-9.]+ s, total [0-9.]+ s\)$'
+readme=$(snippet_get readme-demo-transcript | mask)
+got=$(mask <"$O")
+CHECKS=$((CHECKS + 1))
+if [ "$got" = "$readme" ]; then
+    echo "ok - README.md's transcript is the demo's"
+else
+    FAILS=$((FAILS + 1))
+    echo "not ok - README.md's transcript is not the demo's (masked, - README, + demo):"
+    diff <(printf '%s\n' "$readme") <(printf '%s\n' "$got") | sed 's/^/#   /'
+fi
 sb=$(sed -n 's/^  sandbox \(\/[^ ]*\) .*/\1/p' "$O")
 check_match "the transcript names its sandbox" "$O" '^  sandbox /tmp/aglab\.[A-Za-z0-9]+ \(removed when the demo ends\)$'
 if [ -n "$sb" ]; then

@@ -1,16 +1,16 @@
 #!/bin/bash
 # shellcheck shell=bash
-# snippet.sh - the code blocks of authgate's guides (docs/*.md), for the tests
-# that exercise them.
+# snippet.sh - the code blocks of authgate's guides (docs/*.md) and of
+# README.md, for the tests that exercise them.
 #
-# THE RULE.  Every fenced code block in docs/*.md is a snippet and names
-# itself in its info string, after the language:
+# THE RULE.  Every fenced code block in docs/*.md and README.md is a snippet
+# and names itself in its info string, after the language:
 #
 #     ```ini snippet=postfix-smtpd-conf
 #     pwcheck_method: saslauthd
 #     ```
 #
-# Names are [a-z0-9][a-z0-9.-]* and unique across the guides.  Every name
+# Names are [a-z0-9][a-z0-9.-]* and unique across these files.  Every name
 # must be used, literally, by some test: `snippet_get NAME`, `snippet_file
 # NAME`, `snippet_run NAME`, or `snippet.sh get|file|run NAME` in a file
 # outside docs/ (the usual places:
@@ -50,7 +50,7 @@ SNIPPET_TOP=${SNIPPET_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # FILE is relative to SNIPPET_TOP; an unnamed block has NAME "-".
 snippet__blocks() {
     local f
-    for f in "$SNIPPET_TOP"/docs/*.md; do
+    for f in "$SNIPPET_TOP"/docs/*.md "$SNIPPET_TOP"/README.md; do
         [ -e "$f" ] || continue
         awk -v file="${f#"$SNIPPET_TOP"/}" '
             function flush() {
@@ -96,7 +96,7 @@ snippet_get() {
     shift
     rec=$(snippet__record "$name")
     if [ -z "$rec" ]; then
-        echo "snippet: no block named \"$name\" in $SNIPPET_TOP/docs/*.md" >&2
+        echo "snippet: no block named \"$name\" in $SNIPPET_TOP/docs/*.md or README.md" >&2
         return 1
     fi
     body=${rec#*$'\t'*$'\t'*$'\t'}
@@ -152,7 +152,7 @@ snippet_check() {
     blocks=$(snippet__blocks)
     used=$(snippet__used)
     if [ -z "$blocks" ]; then
-        echo "no code blocks found in $SNIPPET_TOP/docs/*.md"
+        echo "no code blocks found in $SNIPPET_TOP/docs/*.md and README.md"
         return 1
     fi
     while IFS=$'\t' read -r name where _ body; do
@@ -183,7 +183,7 @@ snippet_check() {
             problems=$((problems + 1))
         fi
     done
-    echo "# $(wc -l <<<"$blocks") code blocks in docs/*.md, $problems problems"
+    echo "# $(wc -l <<<"$blocks") code blocks in docs/*.md and README.md, $problems problems"
     [ "$problems" = 0 ]
 }
 

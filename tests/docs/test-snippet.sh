@@ -52,7 +52,7 @@ tests/docs/$SC get four-backticks
 EOF
 
 got=$(SNIPPET_TOP=$T "$S" check)
-check "clean tree passes" "$?:$got" "0:# 3 code blocks in docs/*.md, 0 problems"
+check "clean tree passes" "$?:$got" "0:# 3 code blocks in docs/*.md and README.md, 0 problems"
 check "list" "$(SNIPPET_TOP=$T "$S" list)" "conf-one docs/a.md:3 ini
 cmd.two docs/a.md:10 sh
 four-backticks docs/a.md:15 text"
@@ -82,6 +82,12 @@ tabbed
 rc=0
 rc=127"
 check "where" "$(SNIPPET_TOP=$T "$S" where cmd.two)" "docs/a.md:10"
+
+# README.md counts too.
+# shellcheck disable=SC2016 # backticks of a markdown fence
+printf '```sh snippet=readme-one\nx\n```\n' >"$T/README.md"
+echo "$SG readme-one" >>"$T/tests/x/test.sh"
+check "README.md's blocks are snippets" "$(SNIPPET_TOP=$T "$S" where readme-one)" "README.md:1"
 
 # Every kind of problem.
 cat >"$T/docs/b.md" <<'EOF'
@@ -114,7 +120,7 @@ docs/b.md:13: snippet unused-one is used by no test ($SG unused-one)
 docs/b.md:17: code block never closed
 snippet conf-one is defined more than once: docs/a.md:3 docs/b.md:9 
 a test uses snippet ghost-name, which no guide defines
-# 8 code blocks in docs/*.md, 6 problems"
+# 9 code blocks in docs/*.md and README.md, 6 problems"
 
 # Uses inside docs/ do not count.
 rm "$T/docs/b.md"
@@ -129,7 +135,7 @@ EOF
 got=$(SNIPPET_TOP=$T "$S" check)
 check "a use inside docs/ does not count" "$?:$got" \
     "1:docs/a.md:20: snippet only-in-docs is used by no test ($SG only-in-docs)
-# 4 code blocks in docs/*.md, 1 problems"
+# 5 code blocks in docs/*.md and README.md, 1 problems"
 
 echo "# $((CHECKS - FAILS)) passed, $FAILS failed"
 [ "$FAILS" = 0 ]
