@@ -58,51 +58,14 @@ demo_usage() {
 
 # ------------------------------------------------------------ setup
 
-# demo_ran NAME STATUS: fail the demo when a guide's commands failed.
-demo_ran() {
-    [ "$2" = 0 ] ||
-        lab_fail "the commands of $1 ($(snippet_where "$1")) failed: $(cat "$LAB/log/$1.out")"
-}
-
 demo_setup() {
-    local jail sinkport
     guide_accounts
-    jail=$(lab_postfix_jail demo)
-    mkdir -p "$jail"
-    DEMO_STORE=$LAB/store
-    DEMO_CONF=$LAB/authgate.conf
-
-    # authgate.conf: the guide's, in the sandbox; pid files are the lab's
-    # business, and the authserv-id is this instance's host name.
-    snippet_file postfix-authgate-conf "$DEMO_CONF" "/var/lib/authgate=$DEMO_STORE" \
-        "/var/spool/postfix=$jail" "mail.example.org=$LAB_HOST" || lab_fail "snippet"
-    printf '%s\n' 'authd_pidfile = ""' 'milter_pidfile = ""' >>"$DEMO_CONF"
-
-    # The store, by the guide's commands, plus bob.
     [ "$(snippet_get postfix-store | grep -c "'$DEMO_ALICE_PW'")" = 1 ] ||
         lab_fail "the guide no longer sets alice's password to $DEMO_ALICE_PW: update demo.sh"
-    snippet_run postfix-store "authgatectl=\"$CTL\" --config \"$DEMO_CONF\"" >>"$LAB/log/postfix-store.out" 2>&1
-    demo_ran postfix-store $?
+    guide_postfix_stack demo
+    DEMO_CONF=$GUIDE_CONF
     printf '%s\n' "$DEMO_BOB_PW" | "$CTL" --config "$DEMO_CONF" user add bob@example.org \
-        --password-stdin >>"$LAB/log/postfix-store.out" 2>&1 || lab_fail "authgatectl user add bob failed"
-
-    snippet_run postfix-milter-dir "/var/spool/postfix=$jail" >>"$LAB/log/postfix-milter-dir.out" 2>&1
-    demo_ran postfix-milter-dir $?
-    lab_daemon_start authd --ready-file "$jail/run/authgate/authd/mux" -- "$AUTHD" -f -c "$DEMO_CONF"
-    lab_daemon_start milter --ready-file "$jail/authgate/milter.sock" -- "$MILTER" -f -c "$DEMO_CONF"
-    lab_sink_start sink
-    sinkport=$(lab_get sink port)
-
-    snippet_file postfix-smtpd-conf "$LAB/smtpd.conf" "/var/lib/authgate=$DEMO_STORE" || lab_fail "snippet"
-    guide_plugin
-    guide_tls "$LAB/tls" "$LAB_HOST"
-    GUIDE_PF=()
-    guide_main "$(snippet_get postfix-main-cf)"
-    guide_master "$(snippet_get postfix-master-submission)" submission
-    lab_postfix_start demo "${GUIDE_PF[@]}" --sasl-conf "$LAB/smtpd.conf" "${GUIDE_SASL_PATH[@]}" \
-        --relay-port "$sinkport" \
-        --main "smtpd_tls_cert_file = $LAB/tls/cert.pem" \
-        --main "smtpd_tls_key_file = $LAB/tls/key.pem"
+        --password-stdin >>"$LAB/log/demo-setup.out" 2>&1 || lab_fail "authgatectl user add bob failed"
     DEMO_PORT=$(lab_get demo port)
     DEMO_CHROOT="not chrooted"
     [[ " ${GUIDE_PF[*]} " != *" --chroot "* ]] || DEMO_CHROOT=chrooted
@@ -114,7 +77,7 @@ demo_setup() {
 demo_swaks() {
     local f=$1
     shift
-    swaks --server "127.0.0.1:$DEMO_PORT" --tls --helo client.example.net "$@" >"$f" 2>&1
+    guide_swaks "$f" "$DEMO_PORT" "$@"
 }
 
 # demo_newlines FILE FROM: the lines of FILE after line FROM.
@@ -149,12 +112,12 @@ demo_show() {
 # demo_milter_line FROM: the milter's decision line logged since line FROM,
 # from "qid=" on.
 demo_milter_line() {
-    demo_newlines "$(lab_get milter out)" "$1" | grep -o 'qid=.*' | tail -1
+    demo_newlines "$(lab_get demo-milter out)" "$1" | grep -o 'qid=.*' | tail -1
 }
 
 demo_step_legit() {
     local t=$LAB/log/step1 m auth mail eod ml ar want ok=1 cmd
-    m=$(demo_lines "$(lab_get milter out)")
+    m=$(demo_lines "$(lab_get demo-milter out)")
     echo "[1] legitimate: alice@example.org logs in and sends as herself"
     # The guide's own test command, pointed at this instance.
     cmd=$(snippet_get postfix-try "mail.example.org:587=127.0.0.1:$DEMO_PORT") || lab_fail "snippet"
@@ -167,7 +130,7 @@ demo_step_legit() {
     demo_show "MAIL FROM" "$mail"
     demo_show "end of DATA" "$eod"
     demo_show "milter" "${ml:-(no log line)}"
-    ar=$(lab_sink_find sink From "Alice <alice@example.org>" 20 | grep -i '^Authentication-Results:')
+    ar=$(lab_sink_find demo-sink From "Alice <alice@example.org>" 20 | grep -i '^Authentication-Results:')
     demo_show "delivered" "${ar:-(nothing reached the smtp-sink)}"
     want=$(snippet_get postfix-authres "mail.example.org=$LAB_HOST")
     [ "$(guide_code "$auth")" = 235 ] || ok=0
@@ -180,7 +143,7 @@ demo_step_legit() {
 
 demo_step_envelope() {
     local t=$LAB/log/step2 m auth mail ml ok=1
-    m=$(demo_lines "$(lab_get milter out)")
+    m=$(demo_lines "$(lab_get demo-milter out)")
     echo "[2] envelope spoof: alice@example.org sends MAIL FROM:<bob@example.org>"
     demo_swaks "$t" --auth PLAIN --auth-user alice@example.org --auth-password "$DEMO_ALICE_PW" \
         --from bob@example.org --to "$DEMO_RCPT" --header "Subject: envelope spoof"
@@ -198,7 +161,7 @@ demo_step_envelope() {
 
 demo_step_header() {
     local t=$LAB/log/step3 m auth mail eod ml ok=1
-    m=$(demo_lines "$(lab_get milter out)")
+    m=$(demo_lines "$(lab_get demo-milter out)")
     echo "[3] header spoof: alice@example.org, MAIL FROM:<alice@example.org>, From: Bob <bob@example.org>"
     demo_swaks "$t" --auth PLAIN --auth-user alice@example.org --auth-password "$DEMO_ALICE_PW" \
         --from alice@example.org --to "$DEMO_RCPT" --header "From: Bob <bob@example.org>" \
@@ -220,12 +183,12 @@ demo_step_header() {
 
 demo_step_password() {
     local t=$LAB/log/step4 a auth al ok=1
-    a=$(demo_lines "$(lab_get authd out)")
+    a=$(demo_lines "$(lab_get demo-authd out)")
     echo "[4] wrong password: bob@example.org"
     demo_swaks "$t" --auth PLAIN --auth-user bob@example.org --auth-password "$DEMO_WRONG_PW" \
         --from bob@example.org --to "$DEMO_RCPT"
     auth=$(guide_reply "$t" AUTH)
-    al=$(demo_newlines "$(lab_get authd out)" "$a" | grep -o 'login=.*' | tail -1)
+    al=$(demo_newlines "$(lab_get demo-authd out)" "$a" | grep -o 'login=.*' | tail -1)
     demo_show "AUTH PLAIN" "$auth"
     demo_show "authd" "${al:-(no log line)}"
     [ "$(guide_code "$auth")" = 535 ] || ok=0
@@ -241,7 +204,7 @@ demo_steps() {
     demo_step_password
     # Postfix may still be relaying a refused message: give it a moment.
     sleep 0.5
-    n=$(lab_sink_count sink)
+    n=$(lab_sink_count demo-sink)
     [ "$n" = 1 ] || ok=0
     echo "[5] the smtp-sink holds $n message(s)"
     demo_verdict "$ok" "only the legitimate message was delivered"
@@ -252,7 +215,7 @@ demo_keep_info() {
 
 The demo is still running (KEEP=1).  Sandbox: $LAB
   submission  127.0.0.1:$DEMO_PORT  STARTTLS required; PLAIN LOGIN (authgate-authd) SCRAM-SHA-256 SCRAM-SHA-1 (plugin)
-  smtp-sink   127.0.0.1:$(lab_get sink port)  every delivered message is a file in $(lab_get sink dir)/
+  smtp-sink   127.0.0.1:$(lab_get demo-sink port)  every delivered message is a file in $(lab_get demo-sink dir)/
   logins      alice@example.org / $DEMO_ALICE_PW   (may also send as sales@example.org)
               bob@example.org   / $DEMO_BOB_PW
   try         swaks --server 127.0.0.1:$DEMO_PORT --tls --auth PLAIN --auth-user alice@example.org \\
@@ -262,7 +225,7 @@ The demo is still running (KEEP=1).  Sandbox: $LAB
                 -a bob@example.org -p '$DEMO_BOB_PW'
   manage      $CTL --config $DEMO_CONF sender allow bob@example.org sales@example.org
               (the next message sees the change; no reload)
-  logs        $(lab_get demo log) (Postfix), $(lab_get milter out), $(lab_get authd out)
+  logs        $(lab_get demo log) (Postfix), $(lab_get demo-milter out), $(lab_get demo-authd out)
   stop        $DEMO_DIR/demo.sh --stop $LAB
 EOF
 }
@@ -293,7 +256,7 @@ demo_main() {
         echo "  sandbox $LAB (removed when the demo ends)"
     fi
     echo "  AUTH through libsasl2: PLAIN/LOGIN -> authgate-authd, SCRAM -> $GUIDE_PLUGIN_NOTE"
-    echo "  authgate-milter attached; mail relayed to an smtp-sink on 127.0.0.1:$(lab_get sink port)"
+    echo "  authgate-milter attached; mail relayed to an smtp-sink on 127.0.0.1:$(lab_get demo-sink port)"
     echo "  store: alice@example.org (may also send as sales@example.org), bob@example.org"
     echo
     demo_steps

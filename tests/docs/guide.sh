@@ -23,6 +23,20 @@
 #       chroot column (every service of one lab instance shares it: a
 #       mismatch is an error).
 #   guide_main TEXT        Append main.cf lines to GUIDE_PF as --main options.
+#   guide_postfix_stack NAME [CONF_LINE]...   docs/guide-postfix.md's
+#       chrooted submission service, as the guide sets it up: authgate.conf
+#       (plus CONF_LINEs), the store by the guide's commands (alice, who may
+#       also send as sales@), the milter's socket directory, authgate-authd
+#       NAME-authd and authgate-milter NAME-milter started from that
+#       configuration, an smtp-sink NAME-sink, the guide's smtpd.conf,
+#       main.cf and master.cf in a lab Postfix NAME with a throwaway TLS
+#       certificate.  Sets GUIDE_STORE GUIDE_CONF GUIDE_JAIL; the
+#       submission port is `lab_get NAME port`.
+#   guide_conf [CONF_LINE]...   (Re)write GUIDE_CONF: the guide's
+#       authgate.conf mapped into the sandbox, pid files off (the lab
+#       tracks the daemons), then the lines.
+#   guide_swaks FILE PORT SWAKS_ARG...   One session over STARTTLS,
+#       transcript in FILE.
 #   guide_reply FILE STEP  The server's last reply line to STEP (AUTH MAIL
 #       RCPT DATA EOD, EOD being the end of the message) in a swaks
 #       transcript; "-" when the step was not reached.
@@ -132,6 +146,53 @@ guide_main() {
     while read -r line; do
         [ -z "$line" ] || GUIDE_PF+=(--main "$line")
     done <<<"$1"
+}
+
+guide_conf() {
+    {
+        snippet_get postfix-authgate-conf "/var/lib/authgate=$GUIDE_STORE" \
+            "/var/spool/postfix=$GUIDE_JAIL" "mail.example.org=$LAB_HOST" || exit 1
+        echo 'authd_pidfile = ""'
+        echo 'milter_pidfile = ""'
+        [ $# = 0 ] || printf '%s\n' "$@"
+    } >"$GUIDE_CONF.new" || lab_fail "guide_conf: no authgate.conf"
+    mv "$GUIDE_CONF.new" "$GUIDE_CONF"
+}
+
+guide_postfix_stack() {
+    local name=$1 out
+    shift
+    out=$LAB/log/$name-setup.out
+    GUIDE_JAIL=$(lab_postfix_jail "$name")
+    GUIDE_STORE=$LAB/store-$name
+    GUIDE_CONF=$LAB/authgate-$name.conf
+    mkdir -p "$GUIDE_JAIL"
+    guide_conf "$@"
+    snippet_run postfix-store "authgatectl=\"$CTL\" --config \"$GUIDE_CONF\"" >>"$out" 2>&1 ||
+        lab_fail "the Postfix guide's store commands failed: $(cat "$out")"
+    snippet_run postfix-milter-dir "/var/spool/postfix=$GUIDE_JAIL" >>"$out" 2>&1 ||
+        lab_fail "the Postfix guide's milter directory command failed: $(cat "$out")"
+    lab_daemon_start "$name-authd" --ready-file "$GUIDE_JAIL/run/authgate/authd/mux" -- \
+        "$AUTHD" -f -c "$GUIDE_CONF"
+    lab_daemon_start "$name-milter" --ready-file "$GUIDE_JAIL/authgate/milter.sock" -- \
+        "$MILTER" -f -c "$GUIDE_CONF"
+    lab_sink_start "$name-sink"
+    snippet_file postfix-smtpd-conf "$LAB/smtpd-$name.conf" "/var/lib/authgate=$GUIDE_STORE" ||
+        lab_fail "no smtpd.conf"
+    guide_plugin
+    [ -e "$LAB/tls/cert.pem" ] || guide_tls "$LAB/tls" "$LAB_HOST"
+    GUIDE_PF=()
+    guide_main "$(snippet_get postfix-main-cf)"
+    guide_master "$(snippet_get postfix-master-submission)" submission
+    lab_postfix_start "$name" "${GUIDE_PF[@]}" --sasl-conf "$LAB/smtpd-$name.conf" \
+        "${GUIDE_SASL_PATH[@]}" --relay-port "$(lab_get "$name-sink" port)" \
+        --main "smtpd_tls_cert_file = $LAB/tls/cert.pem" --main "smtpd_tls_key_file = $LAB/tls/key.pem"
+}
+
+guide_swaks() {
+    local f=$1 port=$2
+    shift 2
+    swaks --server "127.0.0.1:$port" --tls --helo client.example.net "$@" >"$f" 2>&1
 }
 
 guide_reply() {

@@ -29,48 +29,17 @@ BUILD=${1:?usage: $0 BUILDDIR}
 guide_binaries "$BUILD"
 lab_init postfix sink swaks
 guide_accounts
-guide_plugin
-guide_tls "$LAB/tls" "$LAB_HOST"
 PW=Alice-s3cret
-
-jail=$(lab_postfix_jail pf)
-mkdir -p "$jail"
-STORE=$LAB/store
-CONF=$LAB/authgate.conf
-# conf STAGE-SNIPPET: the Postfix guide's authgate.conf plus a stage's lines.
-conf() {
-    {
-        snippet_get postfix-authgate-conf "/var/lib/authgate=$STORE" "/var/spool/postfix=$jail" \
-            "mail.example.org=$LAB_HOST" || lab_fail "snippet"
-        echo 'authd_pidfile = ""'
-        echo 'milter_pidfile = ""'
-        printf '%s\n' "$1"
-    } >"$CONF.new" && mv "$CONF.new" "$CONF"
-}
-conf "$(snippet_get rollout-conf-report)"
-snippet_run postfix-store "authgatectl=\"$CTL\" --config \"$CONF\"" >>"$LAB/log/setup.out" 2>&1 ||
-    lab_fail "postfix-store: $(cat "$LAB/log/setup.out")"
-snippet_run postfix-milter-dir "/var/spool/postfix=$jail" >>"$LAB/log/setup.out" 2>&1 ||
-    lab_fail "postfix-milter-dir: $(cat "$LAB/log/setup.out")"
-lab_daemon_start authd --ready-file "$jail/run/authgate/authd/mux" -- "$AUTHD" -f -c "$CONF"
-lab_daemon_start milter --ready-file "$jail/authgate/milter.sock" -- "$MILTER" -f -c "$CONF"
-lab_sink_start sink
-snippet_file postfix-smtpd-conf "$LAB/smtpd.conf" "/var/lib/authgate=$STORE" || lab_fail "snippet"
-GUIDE_PF=()
-guide_main "$(snippet_get postfix-main-cf)"
-guide_master "$(snippet_get postfix-master-submission)" submission
-lab_postfix_start pf "${GUIDE_PF[@]}" --sasl-conf "$LAB/smtpd.conf" "${GUIDE_SASL_PATH[@]}" \
-    --relay-port "$(lab_get sink port)" \
-    --main "smtpd_tls_cert_file = $LAB/tls/cert.pem" --main "smtpd_tls_key_file = $LAB/tls/key.pem"
+guide_postfix_stack pf "$(snippet_get rollout-conf-report)"
 port=$(lab_get pf port)
-MLOG=$(lab_get milter out)
+MLOG=$(lab_get pf-milter out)
 
 # send LABEL SWAKS_ARG...: alice sends; prints the transcript's file name.
 send() {
     local t=$LAB/log/swaks.$1
     shift
-    swaks --server "127.0.0.1:$port" --tls --helo client.example.net --auth PLAIN \
-        --auth-user alice@example.org --auth-password "$PW" --to friend@example.net "$@" >"$t" 2>&1
+    guide_swaks "$t" "$port" --auth PLAIN --auth-user alice@example.org --auth-password "$PW" \
+        --to friend@example.net "$@"
     echo "$t"
 }
 
@@ -78,7 +47,7 @@ send() {
 reload() {
     local n i
     n=$(grep -c 'configuration' "$MLOG")
-    kill -HUP "$(lab_get milter pid)"
+    kill -HUP "$(lab_get pf-milter pid)"
     for ((i = 0; i < 100; i++)); do
         [ "$(grep -c 'configuration' "$MLOG")" -le "$n" ] || return 0
         sleep 0.1
@@ -95,12 +64,12 @@ mask() {
 t=$(send info --from alice@example.org --header "From: Info <info@example.org>" --header "X-Guide: info-1")
 lab_expect_match "watch: From info@ accepted" "$(guide_reply "$t" EOD)" '^250 '
 lab_expect_match "watch: and delivered with Authentication-Results" \
-    "$(lab_sink_find sink X-Guide info-1)" '^Authentication-Results: mx\.lab\.test; auth=pass \(PLAIN\) smtp\.auth=alice@example\.org$'
+    "$(lab_sink_find pf-sink X-Guide info-1)" '^Authentication-Results: mx\.lab\.test; auth=pass \(PLAIN\) smtp\.auth=alice@example\.org$'
 found=$(snippet_run rollout-find "journalctl -u authgate-milter --since yesterday=cat $MLOG")
 lab_expect "watch: the guide's grep finds one line" "$(grep -c . <<<"$found")" 1
 lab_expect "watch: it is the guide's example line" "$(grep -o 'qid=.*' <<<"$found" | mask)" \
     "$(snippet_get rollout-log-line | mask)"
-out=$(snippet_run rollout-fix "authgatectl=\"$CTL\" --config \"$CONF\"" 2>&1)
+out=$(snippet_run rollout-fix "authgatectl=\"$CTL\" --config \"$GUIDE_CONF\"" 2>&1)
 lab_expect "watch: the guide's fix commands succeed" "$?" 0
 lab_expect_match "watch: sender test names the rule" "$out" 'allow info@example\.org'
 n=$(wc -l <"$MLOG")
@@ -110,21 +79,21 @@ lab_expect_match "watch: after the fix, logged as a pass" "$(tail -n +"$((n + 1)
     'from="Info <info@example\.org>" verdict=accept class=pass rule="allow info@example\.org"'
 
 # ---------------------------------------------------------------- hold
-conf "$(snippet_get rollout-conf-hold)"
+guide_conf "$(snippet_get rollout-conf-hold)"
 reload
 t=$(send hold --from alice@example.org --header "From: Boss <boss@example.org>" --header "X-Guide: held")
 lab_expect_match "hold: From spoof accepted into the queue" "$(guide_reply "$t" EOD)" '^250 '
 qid=$(guide_reply "$t" EOD | sed -n 's/.*queued as \([0-9A-F]*\).*/\1/p')
 pq=$(snippet_run rollout-held "postqueue=postqueue -c $(lab_get pf conf)" 2>&1)
 lab_expect_match "hold: postqueue -p marks it held" "$pq" "^$qid!"
-lab_expect "hold: not delivered" "$(lab_sink_find sink X-Guide held 2 >/dev/null && echo delivered || echo held)" held
+lab_expect "hold: not delivered" "$(lab_sink_find pf-sink X-Guide held 2 >/dev/null && echo delivered || echo held)" held
 snippet_run rollout-release "postsuper=postsuper -c $(lab_get pf conf)" "4B2C1A7338=$qid" >>"$LAB/log/release.out" 2>&1
 lab_expect "hold: the guide's postsuper -H" "$?" 0
 postqueue -c "$(lab_get pf conf)" -f
-lab_expect_match "hold: released, delivered" "$(lab_sink_find sink X-Guide held 30)" '^From: Boss <boss@example\.org>$'
+lab_expect_match "hold: released, delivered" "$(lab_sink_find pf-sink X-Guide held 30)" '^From: Boss <boss@example\.org>$'
 
 # ---------------------------------------------------------------- refuse
-conf "$(snippet_get rollout-conf-enforce)"
+guide_conf "$(snippet_get rollout-conf-enforce)"
 reload
 t=$(send spoof --from alice@example.org --header "From: Boss <boss@example.org>")
 lab_expect_match "refuse: From spoof" "$(guide_reply "$t" EOD)" \
