@@ -60,6 +60,8 @@ echo "# postfix started in $(lab_get pf start_seconds) s"
 SUB=$(lab_get pf port)
 MX=$(lab_get pf mx_port)
 PF_RECEIVED='^Received: from client\.lab\.test .* by mx\.lab\.test \(Postfix\) with ESMTPS?A? '
+lab_expect "milter_default_action is tempfail" \
+    "$(postconf -c "$(lab_get pf conf)" -h milter_default_action)" tempfail
 
 # ---------------------------------------------------------------- AUTH
 lab_expect "AUTH PLAIN through the authgate plugin" \
