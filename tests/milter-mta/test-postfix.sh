@@ -150,7 +150,7 @@ spoof "address in a comment" alice@example.com \
     "550 5.7.1 From display name claims <ceo@example.com>, which login alice@example.com may not use" \
     'From: alice@example.com (ceo@example.com)'
 spoof "several mailboxes without Sender" alice@example.com \
-    "550 5.7.1 Message rejected: several From mailboxes need a Sender header field" \
+    "550 5.7.1 Message rejected: several From mailboxes need a Sender header field (login alice@example.com)" \
     "From: alice@example.com, ceo@example.com"
 spoof "several mailboxes, one not owned, allowed Sender" alice@example.com \
     "550 5.7.1 From address <ceo@example.com> $NOT_OWNED" \
@@ -161,18 +161,18 @@ spoof "Sender" alice@example.com \
 spoof "MAIL FROM:<> with a forged From" '<>' \
     "550 5.7.1 From address <ceo@example.com> $NOT_OWNED" "From: ceo@example.com"
 spoof "group syntax" alice@example.com \
-    "550 5.7.1 Message rejected: malformed From header: group syntax" \
+    "550 5.7.1 Message rejected: malformed From header: group syntax (login alice@example.com)" \
     "From: Board: ceo@example.com;"
 spoof "encoded-word where the address belongs" alice@example.com \
-    "550 5.7.1 Message rejected: malformed From header: encoded-word where an address belongs" \
+    "550 5.7.1 Message rejected: malformed From header: encoded-word where an address belongs (login alice@example.com)" \
     "From: =?utf-8?q?ceo?=@example.com"
 # Postfix processes headers before its milters see them: a null-sender
 # message without From gets "From: MAILER-DAEMON" (no address) from cleanup
 # (127.0.0.1 matches local_header_rewrite_clients), which is malformed.
 spoof "MAIL FROM:<> and no From (Postfix adds From: MAILER-DAEMON)" '<>' \
-    "550 5.7.1 Message rejected: malformed From header: display name without an address" \
+    "550 5.7.1 Message rejected: malformed From header: display name without an address (login alice@example.com)" \
     "To: rcpt@example.test"
-spoof "two From fields" alice@example.com "550 5.7.1 Message rejected: 2 From header fields" \
+spoof "two From fields" alice@example.com "550 5.7.1 Message rejected: 2 From header fields (login alice@example.com)" \
     "From: alice@example.com" "From: ceo@example.com"
 # Not as the first line: Postfix takes a first "From " line for an mbox
 # separator (it becomes X-Mailbox-Line) and adds From: <envelope sender>.

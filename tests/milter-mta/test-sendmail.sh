@@ -127,9 +127,9 @@ spoof "Sender" alice@example.com \
 spoof "MAIL FROM:<> with a forged From" '<>' \
     "550 5.7.1 From address <ceo@example.com> $NOT_OWNED" "From: ceo@example.com"
 spoof "group syntax" alice@example.com \
-    "550 5.7.1 Message rejected: malformed From header: group syntax" \
+    "550 5.7.1 Message rejected: malformed From header: group syntax (login alice@example.com)" \
     "From: Board: ceo@example.com;"
-spoof "two From fields" alice@example.com "550 5.7.1 Message rejected: 2 From header fields" \
+spoof "two From fields" alice@example.com "550 5.7.1 Message rejected: 2 From header fields (login alice@example.com)" \
     "From: alice@example.com" "From: ceo@example.com"
 spoof "'From :' with a space before the colon" alice@example.com \
     "550 5.7.1 From address <ceo@example.com> $NOT_OWNED" "To: rcpt@example.test" \
