@@ -265,13 +265,14 @@ int authdb_mechs_parse(const char *text, unsigned *mask, const char **why);
 void authdb_mechs_format(unsigned mask, char *out, size_t outsz);
 
 enum authdb_secret_kind {
-    AUTHDB_SECRET_HASH = 1,      /* crypt(3) string: $y$..., $2b$..., $6$... */
-    AUTHDB_SECRET_SCRAM_SHA256,  /* "SCRAM-SHA-256$<iter>:<b64 salt>$<b64 StoredKey>:<b64 ServerKey>" */
-    AUTHDB_SECRET_SCRAM_SHA1,    /* same, "SCRAM-SHA-1$..." */
-    AUTHDB_SECRET_CRAM_MD5,      /* 32 octets: HMAC-MD5 istate[4], ostate[4], network order */
-    AUTHDB_SECRET_DIGEST_MD5,    /* 16 octets: MD5(login ":" realm ":" password) */
-    AUTHDB_SECRET_PLAIN,         /* 33 octets: salt[16] NUL MD5(salt "sasldb" password) */
-    AUTHDB_SECRET_CLEARTEXT,     /* the password itself (opt-in) */
+    AUTHDB_SECRET_HASH = 1,     /* crypt(3) string: $y$..., $2b$..., $6$... */
+    AUTHDB_SECRET_SCRAM_SHA256, /* "SCRAM-SHA-256$<iter>:<b64 salt>$<b64 StoredKey>:<b64 ServerKey>"
+                                 */
+    AUTHDB_SECRET_SCRAM_SHA1,   /* same, "SCRAM-SHA-1$..." */
+    AUTHDB_SECRET_CRAM_MD5,     /* 32 octets: HMAC-MD5 istate[4], ostate[4], network order */
+    AUTHDB_SECRET_DIGEST_MD5,   /* 16 octets: MD5(login ":" realm ":" password) */
+    AUTHDB_SECRET_PLAIN,        /* 33 octets: salt[16] NUL MD5(salt "sasldb" password) */
+    AUTHDB_SECRET_CLEARTEXT,    /* the password itself (opt-in) */
     AUTHDB_SECRET_KIND_END_
 };
 
@@ -288,9 +289,9 @@ typedef struct authdb_secrets authdb_secrets;
 /* Parameters for deriving secrets; get the store's with
  * authdb_derive_params_get() and override fields as needed. */
 typedef struct authdb_derive_params {
-    unsigned mechs;               /* AUTHDB_MECH_* mask */
-    unsigned scram_iterations;    /* >= 4096 */
-    char password_hash[16];       /* "yescrypt", "bcrypt", "sha512-crypt" */
+    unsigned mechs;            /* AUTHDB_MECH_* mask */
+    unsigned scram_iterations; /* >= 4096 */
+    char password_hash[16];    /* "yescrypt", "bcrypt", "sha512-crypt" */
     char digest_realm[AUTHDB_REALM_MAX + 1];
 } authdb_derive_params;
 
@@ -311,7 +312,7 @@ int authdb_secrets_from_hash(const char *crypt_hash, authdb_secrets **out);
 
 void authdb_secrets_free(authdb_secrets *s);
 
-/* The value of one kind: AUTHDB_OK with *val/*len pointing into s (valid
+/* The value of one kind: AUTHDB_OK with *val and *len pointing into s (valid
  * until authdb_secrets_free; NUL-terminated for text kinds), or
  * AUTHDB_NOTFOUND. */
 int authdb_secrets_value(const authdb_secrets *s, enum authdb_secret_kind kind, const void **val,
@@ -425,10 +426,10 @@ int authdb_rule_foreach(authdb *h, authdb_txn *txn, const char *login, size_t le
 
 /* The outcome of a send-as decision. */
 typedef struct authdb_verdict {
-    int allowed;                /* 1 allowed, 0 not */
-    authdb_rule rule;           /* the deciding rule (when matched) */
-    int matched;                /* 0: nothing matched (default deny) */
-    int implicit_self;          /* 1: decided by the self_send rule */
+    int allowed;                     /* 1 allowed, 0 not */
+    authdb_rule rule;                /* the deciding rule (when matched) */
+    int matched;                     /* 0: nothing matched (default deny) */
+    int implicit_self;               /* 1: decided by the self_send rule */
     char address[AUTHDB_NAME_BUFSZ]; /* the normalized address tested */
 } authdb_verdict;
 
@@ -468,7 +469,7 @@ int authdb_backup(authdb *h, const char *destdir, char *why, size_t whylen);
 typedef struct authdb_stats {
     size_t users, users_disabled, rules, rule_logins, domains;
     size_t secrets_map_size, secrets_used, policy_map_size, policy_used; /* bytes */
-    unsigned readers_max, secrets_readers, policy_readers;                /* slots in use */
+    unsigned readers_max, secrets_readers, policy_readers;               /* slots in use */
     unsigned schema;
 } authdb_stats;
 int authdb_get_stats(authdb *h, authdb_stats *out);
@@ -491,38 +492,38 @@ int authdb_check(authdb *h, authdb_check_cb cb, void *arg);
  * immutable once loaded.
  */
 enum authdb_action {
-    AUTHDB_ACT_ACCEPT = 1,   /* accept (unauthenticated_action only) */
-    AUTHDB_ACT_REJECT,       /* 5xx */
-    AUTHDB_ACT_TEMPFAIL,     /* 4xx */
-    AUTHDB_ACT_QUARANTINE,   /* accept into the MTA's hold queue */
-    AUTHDB_ACT_HEADER,       /* accept, add X-Authgate-Verdict */
+    AUTHDB_ACT_ACCEPT = 1, /* accept (unauthenticated_action only) */
+    AUTHDB_ACT_REJECT,     /* 5xx */
+    AUTHDB_ACT_TEMPFAIL,   /* 4xx */
+    AUTHDB_ACT_QUARANTINE, /* accept into the MTA's hold queue */
+    AUTHDB_ACT_HEADER,     /* accept, add X-Authgate-Verdict */
 };
 
 typedef struct authdb_conf {
     /* store */
-    char *store;          /* store directory (/var/lib/authgate) */
-    char *secrets_group;  /* group that may read secrets/ (authgate-secrets) */
-    char *policy_group;   /* group that may read policy/ (authgate-policy) */
+    char *store;         /* store directory (/var/lib/authgate) */
+    char *secrets_group; /* group that may read secrets/ (authgate-secrets) */
+    char *policy_group;  /* group that may read policy/ (authgate-policy) */
     /* authgate-milter */
-    char *milter_socket;  /* unix:/path or inet:port@host */
-    char *milter_user;    /* user to run as */
+    char *milter_socket; /* unix:/path or inet:port@host */
+    char *milter_user;   /* user to run as */
     char *milter_pidfile;
     unsigned milter_socket_mode;
-    char *authserv_id;    /* RFC 8601 authserv-id ("" = host name) */
+    char *authserv_id;          /* RFC 8601 authserv-id ("" = host name) */
     int unauthenticated_action; /* AUTHDB_ACT_ACCEPT or AUTHDB_ACT_REJECT */
     int protect_local_domains;  /* bool */
     int report_only;            /* bool */
     int mismatch_action;        /* AUTHDB_ACT_* except ACCEPT */
     int malformed_action;
     int unauthenticated_local_action; /* for protect_local_domains hits */
-    unsigned milter_timeout;    /* seconds, libmilter smfi_settimeout */
+    unsigned milter_timeout;          /* seconds, libmilter smfi_settimeout */
     /* authgate-authd */
-    char *authd_socket;   /* UNIX socket path */
+    char *authd_socket; /* UNIX socket path */
     char *authd_user;
     char *authd_socket_group;
     unsigned authd_socket_mode;
-    unsigned authd_threads;  /* concurrent verifications */
-    unsigned authd_timeout;  /* seconds per request */
+    unsigned authd_threads; /* concurrent verifications */
+    unsigned authd_timeout; /* seconds per request */
     char *authd_pidfile;
 } authdb_conf;
 
@@ -549,8 +550,7 @@ const authdb_conf_key *authdb_conf_key_at(size_t i);
 /* Load path.  missing_ok: a missing file yields the defaults (used for the
  * default path only).  On error *out is NULL and why names file, line and
  * problem. */
-int authdb_conf_load(const char *path, int missing_ok, authdb_conf **out, char *why,
-                     size_t whylen);
+int authdb_conf_load(const char *path, int missing_ok, authdb_conf **out, char *why, size_t whylen);
 void authdb_conf_free(authdb_conf *c);
 
 /* The default configuration file, and the environment variable that

@@ -1,0 +1,782 @@
+/*
+ * policy.c - send-as rules and local domains (the policy environment).
+ *
+ * Interface: authdb_rule_parse, authdb_rule_add, authdb_rule_del,
+ * authdb_rule_foreach, authdb_sender_check, authdb_senders_for,
+ * authdb_domain_add/del/is_local/foreach; private policy_del_login,
+ * policy_has_rules.
+ *
+ * rules:   key login, value version 1: u8 version, u8 reserved, u16 count,
+ *          then count entries of u8 action, u8 kind, u16 length, pattern;
+ *          entries sorted by (kind, pattern), patterns unique.
+ * ruleidx: dupsort, key pattern, values the logins that have a rule with
+ *          it (either action): the reverse map for authdb_senders_for().
+ * domains: key A-label domain, value u8 version.
+ * Decision (authdb.h has the contract): the most specific matching pattern
+ * wins, deny beats allow at equal specificity, self_send adds an implicit
+ * address-level allow of the login itself.  Addresses, logins compared for
+ * self_send and patterns are all compared with subaddresses stripped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authdb_private.h"
+
+#define RULES_HDR 4
+
+struct rule_ent {
+    unsigned char action, kind;
+    size_t len;
+    const char *pat;
+};
+
+/* Decode a rules record into ents (max AUTHDB_RULES_MAX); pointers into
+ * data. */
+static int rules_decode(const void *data, size_t len, struct rule_ent *ents, size_t *count)
+{
+    const unsigned char *b = data;
+    size_t n, o = RULES_HDR;
+
+    if (len < RULES_HDR || b[0] != RECORD_VERSION)
+        return AUTHDB_ECORRUPT;
+    n = (size_t)b[2] | ((size_t)b[3] << 8);
+    if (n > AUTHDB_RULES_MAX)
+        return AUTHDB_ECORRUPT;
+    for (size_t i = 0; i < n; i++) {
+        size_t pl;
+        if (len - o < 4)
+            return AUTHDB_ECORRUPT;
+        pl = (size_t)b[o + 2] | ((size_t)b[o + 3] << 8);
+        if (pl == 0 || pl > AUTHDB_PATTERN_MAX || pl > len - o - 4)
+            return AUTHDB_ECORRUPT;
+        if ((b[o] != AUTHDB_ALLOW && b[o] != AUTHDB_DENY) || b[o + 1] < AUTHDB_RULE_ADDRESS ||
+            b[o + 1] > AUTHDB_RULE_ANY)
+            return AUTHDB_ECORRUPT;
+        if (ents != NULL) {
+            ents[i].action = b[o];
+            ents[i].kind = b[o + 1];
+            ents[i].len = pl;
+            ents[i].pat = (const char *)b + o + 4;
+        }
+        o += 4 + pl;
+    }
+    if (o != len)
+        return AUTHDB_ECORRUPT;
+    *count = n;
+    return AUTHDB_OK;
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const struct rule_ent *x = a, *y = b;
+    size_t m = x->len < y->len ? x->len : y->len;
+    int c;
+
+    if (x->kind != y->kind)
+        return (int)x->kind - (int)y->kind;
+    c = memcmp(x->pat, y->pat, m);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int rules_encode(struct rule_ent *ents, size_t n, unsigned char **out, size_t *outlen)
+{
+    size_t need = RULES_HDR, o = RULES_HDR;
+    unsigned char *b;
+
+    qsort(ents, n, sizeof(*ents), ent_cmp);
+    for (size_t i = 0; i < n; i++)
+        need += 4 + ents[i].len;
+    b = malloc(need);
+    if (b == NULL)
+        return AUTHDB_ENOMEM;
+    b[0] = RECORD_VERSION;
+    b[1] = 0;
+    b[2] = (unsigned char)(n & 0xff);
+    b[3] = (unsigned char)(n >> 8);
+    for (size_t i = 0; i < n; i++) {
+        b[o] = ents[i].action;
+        b[o + 1] = ents[i].kind;
+        b[o + 2] = (unsigned char)(ents[i].len & 0xff);
+        b[o + 3] = (unsigned char)(ents[i].len >> 8);
+        memcpy(b + o + 4, ents[i].pat, ents[i].len);
+        o += 4 + ents[i].len;
+    }
+    *out = b;
+    *outlen = o;
+    return AUTHDB_OK;
+}
+
+int authdb_rule_parse(const authdb_norm *n, const char *pattern, size_t len, authdb_rule *out,
+                      const char **why)
+{
+    size_t ol;
+    int rc;
+
+    len = ADB_STRLEN(pattern, len);
+    memset(out, 0, sizeof(*out));
+    out->action = AUTHDB_ALLOW;
+    if (len == 1 && pattern[0] == '*') {
+        out->kind = AUTHDB_RULE_ANY;
+        strcpy(out->pattern, "*");
+        return AUTHDB_OK;
+    }
+    if (len > 0 && pattern[0] == '@') {
+        out->kind = AUTHDB_RULE_DOMAIN;
+        out->pattern[0] = '@';
+        return authdb_norm_domain(pattern + 1, len - 1, out->pattern + 1, sizeof(out->pattern) - 1,
+                                  &ol, why);
+    }
+    out->kind = AUTHDB_RULE_ADDRESS;
+    rc = authdb_norm_address(n, pattern, len, 1, out->pattern, sizeof(out->pattern), &ol, why);
+    if (rc == AUTHDB_EINVAL && why != NULL && *why != NULL &&
+        strcmp(*why, "address has no domain") == 0)
+        *why = "a pattern is an address, @domain or *";
+    return rc;
+}
+
+/* Keys for a write: the login and the rule, normalized by the store. */
+static int rule_keys(authdb_txn *txn, const char *login, size_t len, const char *pattern,
+                     size_t plen, char *key, size_t *klen, authdb_rule *r)
+{
+    authdb_norm n;
+    const char *why;
+    int rc = settings_read_norm(txn, &n);
+
+    if (rc == AUTHDB_OK)
+        rc = authdb_norm_login(&n, login, ADB_STRLEN(login, len), key, AUTHDB_NAME_BUFSZ, klen,
+                               &why);
+    if (rc == AUTHDB_OK && pattern != NULL)
+        rc = authdb_rule_parse(&n, pattern, plen, r, &why);
+    return rc;
+}
+
+static int rules_put(authdb_txn *txn, MDB_txn *t, struct store_env *e, const char *key, size_t klen,
+                     struct rule_ent *ents, size_t n)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    unsigned char *rec;
+    size_t rlen;
+    int rc;
+
+    if (n == 0)
+        return status_from_mdb(mdb_del(t, e->main, &k, NULL));
+    rc = rules_encode(ents, n, &rec, &rlen);
+    if (rc != AUTHDB_OK)
+        return rc;
+    v.mv_data = rec;
+    v.mv_size = rlen;
+    rc = store_note(txn, ENV_POLICY, mdb_put(t, e->main, &k, &v, 0));
+    free(rec);
+    return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL ? rc : status_from_mdb(rc);
+}
+
+static int index_update(authdb_txn *txn, MDB_txn *t, struct store_env *e, const char *pat,
+                        size_t plen, const char *key, size_t klen, int add)
+{
+    MDB_val k = {plen, (void *)pat}, v = {klen, (void *)key};
+    int rc;
+
+    if (add) {
+        rc = store_note(txn, ENV_POLICY, mdb_put(t, e->ruleidx, &k, &v, MDB_NODUPDATA));
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+        return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL ? rc : status_from_mdb(rc);
+    }
+    rc = mdb_del(t, e->ruleidx, &k, &v);
+    return rc == MDB_NOTFOUND ? AUTHDB_OK : status_from_mdb(rc);
+}
+
+/* Load a login's rules into a fresh array with one spare slot.  The
+ * record is copied (*copy, caller frees): LMDB's pointers die at the next
+ * update in a write txn. */
+static int rules_load(MDB_txn *t, struct store_env *e, const char *key, size_t klen,
+                      struct rule_ent **ents, size_t *n, void **copy)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    int rc;
+
+    *n = 0;
+    *copy = NULL;
+    *ents = calloc(AUTHDB_RULES_MAX + 1, sizeof(**ents));
+    if (*ents == NULL)
+        return AUTHDB_ENOMEM;
+    rc = status_from_mdb(mdb_get(t, e->main, &k, &v));
+    if (rc == AUTHDB_NOTFOUND)
+        return AUTHDB_OK;
+    if (rc != AUTHDB_OK)
+        return rc;
+    *copy = malloc(v.mv_size ? v.mv_size : 1);
+    if (*copy == NULL)
+        return AUTHDB_ENOMEM;
+    memcpy(*copy, v.mv_data, v.mv_size);
+    return rules_decode(*copy, v.mv_size, *ents, n);
+}
+
+int authdb_rule_add(authdb_txn *txn, const char *login, size_t len, enum authdb_rule_action action,
+                    const char *pattern, size_t plen)
+{
+    char key[AUTHDB_NAME_BUFSZ];
+    size_t klen, n, i;
+    authdb_rule r;
+    struct rule_ent *ents = NULL;
+    MDB_txn *t;
+    struct store_env *e;
+    void *v = NULL;
+    int rc;
+
+    if (!store_is_write(txn))
+        return AUTHDB_ERDONLY;
+    if (action != AUTHDB_ALLOW && action != AUTHDB_DENY)
+        return AUTHDB_EINVAL;
+    rc = store_txn_env(txn, ENV_POLICY, &t, &e);
+    if (rc == AUTHDB_OK)
+        rc = rule_keys(txn, login, len, pattern, plen, key, &klen, &r);
+    if (rc == AUTHDB_OK)
+        rc = rules_load(t, e, key, klen, &ents, &n, &v);
+    if (rc != AUTHDB_OK)
+        goto out;
+    for (i = 0; i < n; i++)
+        if (ents[i].kind == r.kind && ents[i].len == strlen(r.pattern) &&
+            memcmp(ents[i].pat, r.pattern, ents[i].len) == 0)
+            break;
+    if (i < n && ents[i].action == action)
+        goto out; /* already there */
+    if (i == n) {
+        if (n >= AUTHDB_RULES_MAX) {
+            rc = AUTHDB_ELIMIT;
+            goto out;
+        }
+        ents[n].kind = (unsigned char)r.kind;
+        ents[n].pat = r.pattern;
+        ents[n].len = strlen(r.pattern);
+        n++;
+    }
+    ents[i].action = (unsigned char)action;
+    rc = rules_put(txn, t, e, key, klen, ents, n);
+    if (rc == AUTHDB_OK)
+        rc = index_update(txn, t, e, r.pattern, strlen(r.pattern), key, klen, 1);
+out:
+    free(ents);
+    free(v);
+    return rc;
+}
+
+int authdb_rule_del(authdb_txn *txn, const char *login, size_t len, const char *pattern,
+                    size_t plen)
+{
+    char key[AUTHDB_NAME_BUFSZ];
+    size_t klen, n, i;
+    authdb_rule r;
+    struct rule_ent *ents = NULL;
+    MDB_txn *t;
+    struct store_env *e;
+    void *v = NULL;
+    int rc;
+
+    if (!store_is_write(txn))
+        return AUTHDB_ERDONLY;
+    rc = store_txn_env(txn, ENV_POLICY, &t, &e);
+    if (rc == AUTHDB_OK)
+        rc = rule_keys(txn, login, len, pattern, plen, key, &klen, &r);
+    if (rc == AUTHDB_OK)
+        rc = rules_load(t, e, key, klen, &ents, &n, &v);
+    if (rc != AUTHDB_OK)
+        goto out;
+    for (i = 0; i < n; i++)
+        if (ents[i].kind == r.kind && ents[i].len == strlen(r.pattern) &&
+            memcmp(ents[i].pat, r.pattern, ents[i].len) == 0)
+            break;
+    if (i == n) {
+        rc = AUTHDB_NOTFOUND;
+        goto out;
+    }
+    memmove(ents + i, ents + i + 1, (n - i - 1) * sizeof(*ents));
+    n--;
+    rc = rules_put(txn, t, e, key, klen, ents, n);
+    if (rc == AUTHDB_OK)
+        rc = index_update(txn, t, e, r.pattern, strlen(r.pattern), key, klen, 0);
+out:
+    free(ents);
+    free(v);
+    return rc;
+}
+
+int policy_del_login(authdb_txn *txn, const char *key, size_t klen)
+{
+    struct rule_ent *ents = NULL;
+    size_t n;
+    MDB_txn *t;
+    struct store_env *e;
+    MDB_val k = {klen, (void *)key};
+    void *v = NULL;
+    int rc;
+
+    rc = store_txn_env(txn, ENV_POLICY, &t, &e);
+    if (rc == AUTHDB_OK)
+        rc = rules_load(t, e, key, klen, &ents, &n, &v);
+    if (rc != AUTHDB_OK)
+        goto out;
+    if (n == 0) {
+        rc = AUTHDB_NOTFOUND;
+        goto out;
+    }
+    for (size_t i = 0; i < n && rc == AUTHDB_OK; i++) {
+        rc = index_update(txn, t, e, ents[i].pat, ents[i].len, key, klen, 0);
+    }
+    if (rc == AUTHDB_OK)
+        rc = status_from_mdb(mdb_del(t, e->main, &k, NULL));
+out:
+    free(ents);
+    free(v);
+    return rc;
+}
+
+int policy_has_rules(authdb_txn *txn, int *any)
+{
+    MDB_txn *t;
+    struct store_env *e;
+    MDB_stat st;
+    int rc = store_txn_env(txn, ENV_POLICY, &t, &e);
+
+    *any = 0;
+    if (rc != AUTHDB_OK)
+        return rc;
+    rc = mdb_stat(t, e->main, &st);
+    if (rc != 0)
+        return status_from_mdb(rc);
+    *any = st.ms_entries > 0;
+    return AUTHDB_OK;
+}
+
+static int emit_rules(const char *login, const MDB_val *v, authdb_rule_cb cb, void *arg)
+{
+    struct rule_ent *ents;
+    size_t n;
+    authdb_rule r;
+    int rc;
+
+    ents = calloc(AUTHDB_RULES_MAX, sizeof(*ents));
+    if (ents == NULL)
+        return AUTHDB_ENOMEM;
+    rc = rules_decode(v->mv_data, v->mv_size, ents, &n);
+    for (size_t i = 0; i < n && rc == AUTHDB_OK; i++) {
+        memset(&r, 0, sizeof(r));
+        r.action = ents[i].action;
+        r.kind = ents[i].kind;
+        memcpy(r.pattern, ents[i].pat, ents[i].len);
+        rc = cb(login, &r, arg);
+    }
+    free(ents);
+    return rc;
+}
+
+int authdb_rule_foreach(authdb *h, authdb_txn *txn, const char *login, size_t len,
+                        authdb_rule_cb cb, void *arg)
+{
+    authdb_txn *use;
+    char key[AUTHDB_NAME_BUFSZ];
+    size_t klen;
+    MDB_txn *t;
+    struct store_env *e;
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    int own, rc;
+
+    rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
+    if (rc != AUTHDB_OK)
+        return rc;
+    store_txn_env(use, ENV_POLICY, &t, &e);
+    if (login != NULL) {
+        rc = rule_keys(use, login, len, NULL, 0, key, &klen, NULL);
+        if (rc != AUTHDB_OK)
+            goto out;
+        k.mv_data = key;
+        k.mv_size = klen;
+        rc = status_from_mdb(mdb_get(t, e->main, &k, &v));
+        if (rc == AUTHDB_OK)
+            rc = emit_rules(key, &v, cb, arg);
+        goto out;
+    }
+    rc = status_from_mdb(mdb_cursor_open(t, e->main, &c));
+    if (rc != AUTHDB_OK)
+        goto out;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size > AUTHDB_LOGIN_MAX) {
+            rc = AUTHDB_ECORRUPT;
+            break;
+        }
+        memcpy(key, k.mv_data, k.mv_size);
+        key[k.mv_size] = '\0';
+        rc = emit_rules(key, &v, cb, arg);
+        if (rc != AUTHDB_OK)
+            break;
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = AUTHDB_OK;
+out:
+    if (c != NULL)
+        mdb_cursor_close(c);
+    if (own)
+        authdb_txn_end(use);
+    return rc;
+}
+
+/* --------------------------------------------------------------- decide */
+
+static int self_send_on(MDB_txn *t, struct store_env *e, int *on)
+{
+    MDB_val v;
+    int rc = store_meta_get(t, e, "s:self_send", &v);
+
+    if (rc == AUTHDB_NOTFOUND) {
+        *on = 1;
+        return AUTHDB_OK;
+    }
+    if (rc != AUTHDB_OK)
+        return rc;
+    *on = v.mv_size == 3 && memcmp(v.mv_data, "yes", 3) == 0;
+    return AUTHDB_OK;
+}
+
+/* Decide for normalized login key and normalized, stripped address. */
+static int decide(MDB_txn *t, struct store_env *e, const authdb_norm *n, const char *key,
+                  size_t klen, const char *addr, size_t alen, authdb_verdict *out)
+{
+    struct rule_ent *ents = NULL, *win[4][3] = {{0}};
+    size_t cnt = 0, at;
+    MDB_val k = {klen, (void *)key}, v;
+    char self[AUTHDB_NAME_BUFSZ];
+    size_t slen = klen;
+    int rc, on, self_hit = 0, best = 0;
+    const char *dom = NULL;
+
+    memset(out, 0, sizeof(*out));
+    memcpy(out->address, addr, alen + 1);
+    if (norm_split(addr, alen, &at) == AUTHDB_OK)
+        dom = addr + at + 1;
+    rc = self_send_on(t, e, &on);
+    if (rc != AUTHDB_OK)
+        return rc;
+    if (on && norm_split(key, klen, &at) == AUTHDB_OK) {
+        memcpy(self, key, klen + 1);
+        norm_strip_subaddress(n, self, &slen);
+        self_hit = slen == alen && memcmp(self, addr, alen) == 0;
+    }
+    rc = status_from_mdb(mdb_get(t, e->main, &k, &v));
+    if (rc == AUTHDB_OK)
+        rc = rules_decode(v.mv_data, v.mv_size, NULL, &cnt);
+    if (rc == AUTHDB_OK && cnt > 0) {
+        ents = calloc(cnt, sizeof(*ents));
+        if (ents == NULL)
+            return AUTHDB_ENOMEM;
+        rc = rules_decode(v.mv_data, v.mv_size, ents, &cnt);
+    } else if (rc == AUTHDB_NOTFOUND) {
+        rc = AUTHDB_OK;
+    }
+    if (rc != AUTHDB_OK)
+        goto out;
+    /* win[level][action]: level 3 address, 2 domain, 1 any. */
+    for (size_t i = 0; i < cnt; i++) {
+        struct rule_ent *r = &ents[i];
+        int lvl = 0;
+        if (r->kind == AUTHDB_RULE_ANY)
+            lvl = 1;
+        else if (r->kind == AUTHDB_RULE_DOMAIN && dom != NULL && r->len - 1 == strlen(dom) &&
+                 memcmp(r->pat + 1, dom, r->len - 1) == 0)
+            lvl = 2;
+        else if (r->kind == AUTHDB_RULE_ADDRESS && r->len == alen &&
+                 memcmp(r->pat, addr, alen) == 0)
+            lvl = 3;
+        if (lvl > 0) {
+            win[lvl][r->action] = r;
+            if (lvl > best)
+                best = lvl;
+        }
+    }
+    if (self_hit && best < 3)
+        best = 3;
+    if (best == 0)
+        goto out; /* default: not allowed */
+    out->matched = 1;
+    if (win[best][AUTHDB_DENY] != NULL) {
+        struct rule_ent *r = win[best][AUTHDB_DENY];
+        out->allowed = 0;
+        out->rule.action = AUTHDB_DENY;
+        out->rule.kind = r->kind;
+        memcpy(out->rule.pattern, r->pat, r->len);
+    } else if (win[best][AUTHDB_ALLOW] != NULL) {
+        struct rule_ent *r = win[best][AUTHDB_ALLOW];
+        out->allowed = 1;
+        out->rule.action = AUTHDB_ALLOW;
+        out->rule.kind = r->kind;
+        memcpy(out->rule.pattern, r->pat, r->len);
+    } else {
+        out->allowed = 1; /* only the implicit self rule */
+        out->implicit_self = 1;
+        out->rule.action = AUTHDB_ALLOW;
+        out->rule.kind = AUTHDB_RULE_ADDRESS;
+        memcpy(out->rule.pattern, addr, alen + 1);
+    }
+out:
+    free(ents);
+    return rc;
+}
+
+int authdb_sender_check(authdb *h, authdb_txn *txn, const char *login, size_t llen,
+                        const char *address, size_t alen, authdb_verdict *out, const char **why)
+{
+    authdb_txn *use;
+    authdb_norm n;
+    char key[AUTHDB_NAME_BUFSZ], addr[AUTHDB_NAME_BUFSZ];
+    size_t klen, al;
+    MDB_txn *t;
+    struct store_env *e;
+    const char *w;
+    int own, rc;
+
+    if (why == NULL)
+        why = &w;
+    memset(out, 0, sizeof(*out));
+    rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
+    if (rc != AUTHDB_OK)
+        return rc;
+    store_txn_env(use, ENV_POLICY, &t, &e);
+    rc = settings_read_norm(use, &n);
+    if (rc == AUTHDB_OK)
+        rc = authdb_norm_login(&n, login, ADB_STRLEN(login, llen), key, sizeof(key), &klen, why);
+    if (rc == AUTHDB_OK)
+        rc = authdb_norm_address(&n, address, ADB_STRLEN(address, alen), 1, addr, sizeof(addr), &al,
+                                 why);
+    if (rc == AUTHDB_OK)
+        rc = decide(t, e, &n, key, klen, addr, al, out);
+    if (own)
+        authdb_txn_end(use);
+    return rc;
+}
+
+struct login_list {
+    char **v;
+    size_t n, cap;
+};
+
+static int list_add(struct login_list *l, const char *s, size_t len)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **nv = realloc(l->v, cap * sizeof(*nv));
+        if (nv == NULL)
+            return AUTHDB_ENOMEM;
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n] = strndup(s, len);
+    if (l->v[l->n] == NULL)
+        return AUTHDB_ENOMEM;
+    l->n++;
+    return AUTHDB_OK;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int index_collect(MDB_txn *t, struct store_env *e, const char *pat, size_t plen,
+                         struct login_list *l)
+{
+    MDB_cursor *c = NULL;
+    MDB_val k = {plen, (void *)pat}, v;
+    int rc = status_from_mdb(mdb_cursor_open(t, e->ruleidx, &c));
+
+    if (rc != AUTHDB_OK)
+        return rc;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+        if (v.mv_size > AUTHDB_LOGIN_MAX) {
+            rc = AUTHDB_ECORRUPT;
+            break;
+        }
+        rc = list_add(l, v.mv_data, v.mv_size);
+        if (rc != AUTHDB_OK)
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? AUTHDB_OK : status_from_mdb(rc);
+}
+
+int authdb_senders_for(authdb *h, authdb_txn *txn, const char *address, size_t alen,
+                       authdb_login_cb cb, void *arg, const char **why)
+{
+    authdb_txn *use;
+    authdb_norm n;
+    struct login_list l = {0};
+    char addr[AUTHDB_NAME_BUFSZ], dpat[AUTHDB_NAME_BUFSZ + 1];
+    size_t al, at;
+    MDB_txn *t;
+    struct store_env *e;
+    authdb_verdict vd;
+    const char *w;
+    int own, rc;
+
+    if (why == NULL)
+        why = &w;
+    rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
+    if (rc != AUTHDB_OK)
+        return rc;
+    store_txn_env(use, ENV_POLICY, &t, &e);
+    rc = settings_read_norm(use, &n);
+    if (rc == AUTHDB_OK)
+        rc = authdb_norm_address(&n, address, ADB_STRLEN(address, alen), 1, addr, sizeof(addr), &al,
+                                 why);
+    if (rc != AUTHDB_OK)
+        goto out;
+    norm_split(addr, al, &at);
+    snprintf(dpat, sizeof(dpat), "@%s", addr + at + 1);
+    rc = index_collect(t, e, addr, al, &l);
+    if (rc == AUTHDB_OK)
+        rc = index_collect(t, e, dpat, strlen(dpat), &l);
+    if (rc == AUTHDB_OK)
+        rc = index_collect(t, e, "*", 1, &l);
+    if (rc == AUTHDB_OK)
+        rc = list_add(&l, addr, al); /* the address as its own login */
+    if (rc != AUTHDB_OK)
+        goto out;
+    qsort(l.v, l.n, sizeof(*l.v), str_cmp);
+    for (size_t i = 0; i < l.n && rc == AUTHDB_OK; i++) {
+        if (i > 0 && strcmp(l.v[i], l.v[i - 1]) == 0)
+            continue;
+        rc = decide(t, e, &n, l.v[i], strlen(l.v[i]), addr, al, &vd);
+        if (rc == AUTHDB_OK && vd.allowed)
+            rc = cb(l.v[i], arg);
+    }
+out:
+    for (size_t i = 0; i < l.n; i++)
+        free(l.v[i]);
+    free(l.v);
+    if (own)
+        authdb_txn_end(use);
+    return rc;
+}
+
+/* -------------------------------------------------------------- domains */
+
+static int domain_key(const char *domain, size_t len, char *key, size_t *klen)
+{
+    const char *why;
+    return authdb_norm_domain(domain, ADB_STRLEN(domain, len), key, AUTHDB_DOMAIN_MAX + 1, klen,
+                              &why);
+}
+
+int authdb_domain_add(authdb_txn *txn, const char *domain, size_t len)
+{
+    char key[AUTHDB_DOMAIN_MAX + 1];
+    unsigned char ver = RECORD_VERSION;
+    size_t klen;
+    MDB_txn *t;
+    struct store_env *e;
+    MDB_val k, v = {1, &ver};
+    int rc;
+
+    if (!store_is_write(txn))
+        return AUTHDB_ERDONLY;
+    rc = store_txn_env(txn, ENV_POLICY, &t, &e);
+    if (rc == AUTHDB_OK)
+        rc = domain_key(domain, len, key, &klen);
+    if (rc != AUTHDB_OK)
+        return rc;
+    k.mv_data = key;
+    k.mv_size = klen;
+    rc = store_note(txn, ENV_POLICY, mdb_put(t, e->domains, &k, &v, MDB_NOOVERWRITE));
+    if (rc == MDB_KEYEXIST)
+        return AUTHDB_EEXIST;
+    return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL ? rc : status_from_mdb(rc);
+}
+
+int authdb_domain_del(authdb_txn *txn, const char *domain, size_t len)
+{
+    char key[AUTHDB_DOMAIN_MAX + 1];
+    size_t klen;
+    MDB_txn *t;
+    struct store_env *e;
+    MDB_val k;
+    int rc;
+
+    if (!store_is_write(txn))
+        return AUTHDB_ERDONLY;
+    rc = store_txn_env(txn, ENV_POLICY, &t, &e);
+    if (rc == AUTHDB_OK)
+        rc = domain_key(domain, len, key, &klen);
+    if (rc != AUTHDB_OK)
+        return rc;
+    k.mv_data = key;
+    k.mv_size = klen;
+    return status_from_mdb(mdb_del(t, e->domains, &k, NULL));
+}
+
+int authdb_domain_is_local(authdb *h, authdb_txn *txn, const char *domain, size_t len)
+{
+    authdb_txn *use;
+    char key[AUTHDB_DOMAIN_MAX + 1];
+    size_t klen;
+    MDB_txn *t;
+    struct store_env *e;
+    MDB_val k, v;
+    int own, rc;
+
+    rc = domain_key(domain, len, key, &klen);
+    if (rc != AUTHDB_OK)
+        return rc;
+    rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
+    if (rc != AUTHDB_OK)
+        return rc;
+    store_txn_env(use, ENV_POLICY, &t, &e);
+    k.mv_data = key;
+    k.mv_size = klen;
+    rc = status_from_mdb(mdb_get(t, e->domains, &k, &v));
+    if (rc == AUTHDB_OK && (v.mv_size < 1 || ((unsigned char *)v.mv_data)[0] != RECORD_VERSION))
+        rc = AUTHDB_ECORRUPT;
+    if (own)
+        authdb_txn_end(use);
+    return rc;
+}
+
+int authdb_domain_foreach(authdb *h, authdb_txn *txn, authdb_domain_cb cb, void *arg)
+{
+    authdb_txn *use;
+    char key[AUTHDB_DOMAIN_MAX + 1];
+    MDB_txn *t;
+    struct store_env *e;
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    int own, rc;
+
+    rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
+    if (rc != AUTHDB_OK)
+        return rc;
+    store_txn_env(use, ENV_POLICY, &t, &e);
+    rc = status_from_mdb(mdb_cursor_open(t, e->domains, &c));
+    if (rc != AUTHDB_OK)
+        goto out;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size > AUTHDB_DOMAIN_MAX) {
+            rc = AUTHDB_ECORRUPT;
+            break;
+        }
+        memcpy(key, k.mv_data, k.mv_size);
+        key[k.mv_size] = '\0';
+        rc = cb(key, arg);
+        if (rc != AUTHDB_OK)
+            break;
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = AUTHDB_OK;
+out:
+    if (c != NULL)
+        mdb_cursor_close(c);
+    if (own)
+        authdb_txn_end(use);
+    return rc;
+}

@@ -1,0 +1,737 @@
+/*
+ * store.c - handles, environments, transactions.
+ *
+ * Interface: authdb_open, authdb_close, authdb_path, authdb_create,
+ * authdb_read_begin, authdb_txn_end, authdb_write, and for the other modules
+ * store_read_one, store_txn_env, store_note, store_meta_get/put.
+ *
+ * Rules enforced here (DESIGN.md section 4):
+ *  - fork: every entry compares getpid() with the pid that opened the
+ *    environments.  A child builds its own envset; the parent's MDB_envs are
+ *    abandoned in the child, never used or closed (closing would clear the
+ *    parent's reader slots).
+ *  - threads: MDB_NOTLS; a read txn lives inside one call or one authdb_txn.
+ *  - stale readers: mdb_reader_check on open and on MDB_READERS_FULL.
+ *  - growth: a writer that hits MDB_MAP_FULL aborts, doubles the map and
+ *    re-runs the caller's function; MDB_MAP_RESIZED (another process grew
+ *    it) is answered with mdb_env_set_mapsize(env, 0) while no txn of this
+ *    process is open (the envset's rwlock).
+ *  - no NOSYNC flags; files are created with explicit modes, never by LMDB.
+ *
+ * Diagnostics: open and create fill a caller buffer with "path: problem".
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authdb_private.h"
+
+static const char *const env_dirs[ENV_COUNT] = {"secrets", "policy"};
+
+const char *store_env_name(int which)
+{
+    return env_dirs[which];
+}
+
+static void why_set(char *why, size_t whylen, const char *fmt, const char *a, const char *b)
+{
+    if (why != NULL && whylen > 0)
+        snprintf(why, whylen, fmt, a, b);
+}
+
+int store_env_path(const char *dir, int which, char *out, size_t outsz)
+{
+    int n = snprintf(out, outsz, "%s/%s", dir, env_dirs[which]);
+    return (n < 0 || (size_t)n >= outsz) ? AUTHDB_ETOOLONG : AUTHDB_OK;
+}
+
+int store_meta_get(MDB_txn *t, struct store_env *e, const char *key, MDB_val *out)
+{
+    MDB_val k = {strlen(key), (void *)key};
+    return status_from_mdb(mdb_get(t, e->meta, &k, out));
+}
+
+int store_meta_put(MDB_txn *t, struct store_env *e, const char *key, const void *val, size_t len)
+{
+    MDB_val k = {strlen(key), (void *)key};
+    MDB_val v = {len, (void *)val};
+    int rc = mdb_put(t, e->meta, &k, &v, 0);
+    return rc == MDB_MAP_FULL ? rc : status_from_mdb(rc);
+}
+
+/* ------------------------------------------------------------------ open */
+
+static int env_check_meta(MDB_txn *t, struct store_env *e, int which, const char *path, char *why,
+                          size_t whylen)
+{
+    const char *want = which == ENV_SECRETS ? STORE_FORMAT_SEC : STORE_FORMAT_POL;
+    MDB_val v;
+    uint32_t schema;
+    char num[32];
+    int rc;
+
+    rc = store_meta_get(t, e, "format", &v);
+    if (rc != AUTHDB_OK || v.mv_size != strlen(want) || memcmp(v.mv_data, want, v.mv_size) != 0) {
+        why_set(why, whylen, "%s: not an authgate %s environment", path, env_dirs[which]);
+        return rc == AUTHDB_OK || rc == AUTHDB_NOTFOUND ? AUTHDB_EFOREIGN : rc;
+    }
+    rc = store_meta_get(t, e, "schema", &v);
+    if (rc != AUTHDB_OK || v.mv_size != sizeof(schema)) {
+        why_set(why, whylen, "%s: %s", path, "schema version missing or malformed");
+        return rc == AUTHDB_OK || rc == AUTHDB_NOTFOUND ? AUTHDB_ECORRUPT : rc;
+    }
+    memcpy(&schema, v.mv_data, sizeof(schema));
+    schema = le32toh(schema);
+    if (schema > AUTHDB_SCHEMA) {
+        snprintf(num, sizeof(num), "%u", (unsigned)schema);
+        why_set(why, whylen,
+                "%s: store schema %s is newer than this authgate reads (schema "
+                "1); upgrade authgate",
+                path, num);
+        return AUTHDB_ENEWER;
+    }
+    if (schema < 1) {
+        why_set(why, whylen, "%s: %s", path, "schema version 0 is invalid");
+        return AUTHDB_ECORRUPT;
+    }
+    return AUTHDB_OK;
+}
+
+static int env_open_dbis(struct store_env *e, int which, int write, const char *path, char *why,
+                         size_t whylen)
+{
+    MDB_txn *t = NULL;
+    int rc;
+
+    rc = mdb_txn_begin(e->env, NULL, write ? 0 : MDB_RDONLY, &t);
+    if (rc == MDB_MAP_RESIZED) {
+        mdb_env_set_mapsize(e->env, 0);
+        rc = mdb_txn_begin(e->env, NULL, write ? 0 : MDB_RDONLY, &t);
+    }
+    if (rc != 0) {
+        why_set(why, whylen, "%s: %s", path, mdb_strerror(rc));
+        return status_from_mdb(rc);
+    }
+    rc = mdb_dbi_open(t, "meta", 0, &e->meta);
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+        why_set(why, whylen, "%s: not an authgate %s environment", path, env_dirs[which]);
+        rc = AUTHDB_EFOREIGN;
+        goto out;
+    }
+    if (rc != 0)
+        goto mdb_fail;
+    rc = env_check_meta(t, e, which, path, why, whylen);
+    if (rc != AUTHDB_OK)
+        goto out;
+    if (which == ENV_SECRETS) {
+        rc = mdb_dbi_open(t, "users", 0, &e->main);
+    } else {
+        rc = mdb_dbi_open(t, "rules", 0, &e->main);
+        if (rc == 0)
+            rc = mdb_dbi_open(t, "ruleidx", MDB_DUPSORT, &e->ruleidx);
+        if (rc == 0)
+            rc = mdb_dbi_open(t, "domains", 0, &e->domains);
+    }
+    if (rc != 0)
+        goto mdb_fail;
+    rc = mdb_txn_commit(t); /* keeps the DBI handles */
+    t = NULL;
+    if (rc != 0)
+        goto mdb_fail;
+    rc = AUTHDB_OK;
+    goto out;
+mdb_fail:
+    why_set(why, whylen, "%s: %s", path, mdb_strerror(rc));
+    rc = status_from_mdb(rc);
+out:
+    if (t != NULL)
+        mdb_txn_abort(t);
+    return rc;
+}
+
+static int env_open(struct store_env *e, const char *dir, int which, int write, char *why,
+                    size_t whylen)
+{
+    char path[4096], file[4200];
+    struct stat st;
+    int rc, dead;
+
+    memset(e, 0, sizeof(*e));
+    if (store_env_path(dir, which, path, sizeof(path)) != AUTHDB_OK) {
+        why_set(why, whylen, "%s: %s", dir, "path too long");
+        return AUTHDB_ETOOLONG;
+    }
+    /* LMDB would create missing files: we never do that outside create. */
+    snprintf(file, sizeof(file), "%s/data.mdb", path);
+    if (stat(file, &st) != 0) {
+        rc = errno;
+        why_set(why, whylen, "%s: %s", file,
+                rc == ENOENT ? "missing (no authgate store here?)" : strerror(rc));
+        return rc == ENOENT || rc == ENOTDIR ? AUTHDB_ENOSTORE : rc == EACCES ? AUTHDB_EPERM : rc;
+    }
+    snprintf(file, sizeof(file), "%s/lock.mdb", path);
+    if (stat(file, &st) != 0) {
+        rc = errno;
+        why_set(why, whylen, "%s: %s", file, rc == ENOENT ? "lock file missing" : strerror(rc));
+        return rc == ENOENT ? AUTHDB_ENOSTORE : rc == EACCES ? AUTHDB_EPERM : rc;
+    }
+    rc = mdb_env_create(&e->env);
+    if (rc != 0)
+        goto fail;
+    mdb_env_set_maxreaders(e->env, STORE_MAXREADERS);
+    mdb_env_set_maxdbs(e->env, 4);
+    rc = mdb_env_open(e->env, path, MDB_NOTLS | MDB_NORDAHEAD | (write ? 0 : MDB_RDONLY), 0640);
+    if (rc != 0)
+        goto fail;
+    mdb_reader_check(e->env, &dead);
+    rc = env_open_dbis(e, which, write, path, why, whylen);
+    if (rc != AUTHDB_OK)
+        goto close;
+    e->open = 1;
+    return AUTHDB_OK;
+fail:
+    why_set(why, whylen, "%s: %s", path,
+            rc == EACCES ? "permission denied (is this process in the store's group?)"
+                         : mdb_strerror(rc));
+    rc = status_from_mdb(rc);
+close:
+    if (e->env != NULL)
+        mdb_env_close(e->env);
+    e->env = NULL;
+    return rc;
+}
+
+static void envset_free(struct store_envset *es)
+{
+    if (es == NULL)
+        return;
+    /* Only the process that opened an env may close it. */
+    if (es->pid == getpid()) {
+        for (int i = 0; i < ENV_COUNT; i++)
+            if (es->e[i].open)
+                mdb_env_close(es->e[i].env);
+        pthread_rwlock_destroy(&es->resize);
+    }
+    free(es);
+}
+
+static int envset_open(const char *dir, unsigned flags, struct store_envset **out, char *why,
+                       size_t whylen)
+{
+    struct store_envset *es;
+    int rc = AUTHDB_OK;
+
+    *out = NULL;
+    es = calloc(1, sizeof(*es));
+    if (es == NULL)
+        return AUTHDB_ENOMEM;
+    es->pid = getpid();
+    if (pthread_rwlock_init(&es->resize, NULL) != 0) {
+        free(es);
+        return AUTHDB_ENOMEM;
+    }
+    if (flags & AUTHDB_SECRETS)
+        rc = env_open(&es->e[ENV_SECRETS], dir, ENV_SECRETS, !!(flags & AUTHDB_WRITE), why, whylen);
+    if (rc == AUTHDB_OK && (flags & AUTHDB_POLICY))
+        rc = env_open(&es->e[ENV_POLICY], dir, ENV_POLICY, !!(flags & AUTHDB_WRITE), why, whylen);
+    if (rc != AUTHDB_OK) {
+        envset_free(es);
+        return rc;
+    }
+    *out = es;
+    return AUTHDB_OK;
+}
+
+int authdb_open(const char *dir, unsigned flags, authdb **out, char *why, size_t whylen)
+{
+    struct store_envset *es = NULL;
+    authdb *h = NULL;
+    int rc;
+
+    *out = NULL;
+    if (why != NULL && whylen > 0)
+        why[0] = '\0';
+    if (dir == NULL || dir[0] == '\0' || (flags & AUTHDB_BOTH) == 0 ||
+        (flags & ~(AUTHDB_BOTH | AUTHDB_WRITE)) != 0) {
+        why_set(why, whylen, "%s%s", "invalid store path or open flags", "");
+        return AUTHDB_EINVAL;
+    }
+    h = calloc(1, sizeof(*h));
+    if (h == NULL || (h->dir = strdup(dir)) == NULL) {
+        rc = AUTHDB_ENOMEM;
+        goto out;
+    }
+    h->flags = flags;
+    if (pthread_mutex_init(&h->reopen, NULL) != 0) {
+        rc = AUTHDB_ENOMEM;
+        goto out;
+    }
+    rc = envset_open(dir, flags, &es, why, whylen);
+    if (rc != AUTHDB_OK) {
+        pthread_mutex_destroy(&h->reopen);
+        goto out;
+    }
+    atomic_store(&h->cur, es);
+    *out = h;
+    h = NULL;
+out:
+    if (h != NULL) {
+        free(h->dir);
+        free(h);
+    }
+    return rc;
+}
+
+void authdb_close(authdb *h)
+{
+    if (h == NULL)
+        return;
+    envset_free(atomic_load(&h->cur));
+    pthread_mutex_destroy(&h->reopen);
+    free(h->dir);
+    free(h);
+}
+
+const char *authdb_path(const authdb *h)
+{
+    return h->dir;
+}
+
+/* The envset of this process, reopening after fork(). */
+static int store_enter(authdb *h, struct store_envset **out)
+{
+    struct store_envset *es = atomic_load(&h->cur), *fresh = NULL;
+    pid_t me = getpid();
+    int rc = AUTHDB_OK;
+
+    if (es->pid == me) {
+        *out = es;
+        return AUTHDB_OK;
+    }
+    pthread_mutex_lock(&h->reopen);
+    es = atomic_load(&h->cur);
+    if (es->pid != me) {
+        rc = envset_open(h->dir, h->flags, &fresh, NULL, 0);
+        if (rc == AUTHDB_OK) {
+            /* The parent's envset: its memory is ours to free, its
+             * environments are not ours to close (envset_free checks). */
+            envset_free(es);
+            atomic_store(&h->cur, fresh);
+            es = fresh;
+        }
+    }
+    pthread_mutex_unlock(&h->reopen);
+    *out = es;
+    return rc;
+}
+
+/* ----------------------------------------------------------- transactions */
+
+static int txn_begin_env(struct store_envset *es, int which, int write, MDB_txn **out)
+{
+    int rc = 0, dead;
+
+    for (int attempt = 0; attempt < 4; attempt++) {
+        rc = mdb_txn_begin(es->e[which].env, NULL, write ? 0 : MDB_RDONLY, out);
+        if (rc == MDB_MAP_RESIZED) {
+            /* Another process grew the map.  set_mapsize needs every txn
+             * of this process closed: the caller holds the read side, so
+             * this is handled by txn_begin's caller (store_txn_init). */
+            return rc;
+        }
+        if (rc == MDB_READERS_FULL) {
+            dead = 0;
+            mdb_reader_check(es->e[which].env, &dead);
+            if (dead > 0)
+                continue;
+        }
+        break;
+    }
+    return rc;
+}
+
+static void txn_release(authdb_txn *txn)
+{
+    for (int i = 0; i < ENV_COUNT; i++) {
+        if (txn->t[i] != NULL)
+            mdb_txn_abort(txn->t[i]);
+        txn->t[i] = NULL;
+    }
+    if (txn->locked)
+        pthread_rwlock_unlock(&txn->es->resize);
+    txn->locked = 0;
+}
+
+static void envset_adopt_size(struct store_envset *es, int which)
+{
+    pthread_rwlock_wrlock(&es->resize);
+    mdb_env_set_mapsize(es->e[which].env, 0);
+    pthread_rwlock_unlock(&es->resize);
+}
+
+/* Fill *txn and begin transactions on envs (all of them for a writer, in
+ * the fixed order secrets, policy, so two writers cannot deadlock). */
+static int store_txn_init(authdb *h, unsigned envs, int write, authdb_txn *txn)
+{
+    struct store_envset *es;
+    int rc;
+
+    memset(txn, 0, sizeof(*txn));
+    if (write && !(h->flags & AUTHDB_WRITE))
+        return AUTHDB_ERDONLY;
+    if ((envs & h->flags & AUTHDB_BOTH) != (envs & AUTHDB_BOTH) || (envs & AUTHDB_BOTH) == 0)
+        return AUTHDB_ENOENV;
+    rc = store_enter(h, &es);
+    if (rc != AUTHDB_OK)
+        return rc;
+    txn->h = h;
+    txn->es = es;
+    txn->write = write;
+    txn->envs = envs & AUTHDB_BOTH;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int resized = -1;
+        pthread_rwlock_rdlock(&es->resize);
+        txn->locked = 1;
+        rc = 0;
+        for (int i = 0; i < ENV_COUNT && rc == 0; i++) {
+            if (!(txn->envs & (1u << i)))
+                continue;
+            rc = txn_begin_env(es, i, write, &txn->t[i]);
+            if (rc == MDB_MAP_RESIZED)
+                resized = i;
+        }
+        if (rc == 0)
+            return AUTHDB_OK;
+        txn_release(txn);
+        if (resized < 0)
+            break;
+        envset_adopt_size(es, resized);
+    }
+    return rc == MDB_MAP_RESIZED ? AUTHDB_EBUSY : status_from_mdb(rc);
+}
+
+int authdb_read_begin(authdb *h, unsigned envs, authdb_txn **out)
+{
+    authdb_txn *txn;
+    int rc;
+
+    *out = NULL;
+    txn = malloc(sizeof(*txn));
+    if (txn == NULL)
+        return AUTHDB_ENOMEM;
+    rc = store_txn_init(h, envs, 0, txn);
+    if (rc != AUTHDB_OK) {
+        free(txn);
+        return rc;
+    }
+    *out = txn;
+    return AUTHDB_OK;
+}
+
+void authdb_txn_end(authdb_txn *txn)
+{
+    if (txn == NULL)
+        return;
+    txn_release(txn);
+    free(txn);
+}
+
+/* A read txn in caller-provided memory (the lookup fast path: no malloc). */
+int store_read_local(authdb *h, unsigned envs, authdb_txn *txn)
+{
+    return store_txn_init(h, envs, 0, txn);
+}
+
+void store_read_local_end(authdb_txn *txn)
+{
+    txn_release(txn);
+}
+
+int store_read_one(authdb *h, authdb_txn *given, unsigned envs, authdb_txn **use, int *own)
+{
+    authdb_txn *t;
+    int rc;
+
+    *own = 0;
+    *use = NULL;
+    if (given != NULL) {
+        if ((given->envs & envs) != envs)
+            return AUTHDB_ENOENV;
+        *use = given;
+        return AUTHDB_OK;
+    }
+    rc = authdb_read_begin(h, envs, &t);
+    if (rc != AUTHDB_OK)
+        return rc;
+    *use = t;
+    *own = 1;
+    return AUTHDB_OK;
+}
+
+int store_is_write(const authdb_txn *txn)
+{
+    return txn->write;
+}
+
+int store_txn_env(authdb_txn *txn, int which, MDB_txn **out, struct store_env **env)
+{
+    if (txn->t[which] == NULL)
+        return AUTHDB_ENOENV;
+    *out = txn->t[which];
+    *env = &txn->es->e[which];
+    return AUTHDB_OK;
+}
+
+int store_note(authdb_txn *txn, int which, int rc)
+{
+    if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
+        txn->map_full[which] = 1;
+    return rc;
+}
+
+static int store_grow(struct store_envset *es, int which)
+{
+    MDB_envinfo info;
+    size_t size;
+    int rc;
+
+    pthread_rwlock_wrlock(&es->resize);
+    mdb_env_info(es->e[which].env, &info);
+    size = info.me_mapsize * 2;
+    if (size < STORE_MAPSIZE_MIN)
+        size = STORE_MAPSIZE_MIN;
+    rc = info.me_mapsize >= STORE_MAPSIZE_MAX ? MDB_MAP_FULL
+                                              : mdb_env_set_mapsize(es->e[which].env, size);
+    pthread_rwlock_unlock(&es->resize);
+    return rc;
+}
+
+int authdb_write(authdb *h, authdb_write_fn fn, void *arg)
+{
+    authdb_txn txn;
+    int rc = AUTHDB_OK;
+
+    for (int attempt = 0; attempt < 16; attempt++) {
+        int grow = -1;
+
+        rc = store_txn_init(h, h->flags & AUTHDB_BOTH, 1, &txn);
+        if (rc != AUTHDB_OK)
+            return rc;
+        rc = fn(&txn, arg);
+        for (int i = 0; i < ENV_COUNT; i++)
+            if (txn.map_full[i])
+                grow = i;
+        if (rc == AUTHDB_OK && grow < 0) {
+            /* Policy first: a crash between the commits leaves the more
+             * restrictive state (rules gone before the login, see header). */
+            static const int order[ENV_COUNT] = {ENV_POLICY, ENV_SECRETS};
+            for (int k = 0; k < ENV_COUNT && rc == AUTHDB_OK; k++) {
+                int i = order[k];
+                if (txn.t[i] == NULL)
+                    continue;
+                rc = mdb_txn_commit(txn.t[i]);
+                txn.t[i] = NULL;
+                if (rc == MDB_MAP_FULL)
+                    grow = i;
+                rc = rc == 0 ? AUTHDB_OK : rc;
+            }
+        }
+        txn_release(&txn);
+        if (grow < 0)
+            return rc == MDB_MAP_FULL ? rc : status_from_mdb(rc);
+        rc = store_grow(txn.es, grow);
+        if (rc != 0)
+            return rc;
+    }
+    return AUTHDB_EBUSY;
+}
+
+/* ---------------------------------------------------------------- create */
+
+static int mkdir_mode(const char *path, mode_t mode, gid_t gid, int *made)
+{
+    struct stat st;
+
+    *made = 0;
+    if (mkdir(path, mode) == 0)
+        *made = 1;
+    else if (errno != EEXIST)
+        return errno;
+    if (stat(path, &st) != 0)
+        return errno;
+    if (!S_ISDIR(st.st_mode))
+        return ENOTDIR;
+    if (*made) {
+        if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0)
+            return errno;
+        if (chmod(path, mode) != 0)
+            return errno;
+    }
+    return 0;
+}
+
+static int file_create(const char *path, mode_t mode, gid_t gid)
+{
+    int fd, rc = 0;
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return errno;
+    if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0)
+        rc = errno;
+    if (rc == 0 && fchmod(fd, mode) != 0)
+        rc = errno;
+    close(fd);
+    return rc;
+}
+
+static int create_env(const char *dir, int which, const authdb_create_opts *o, const char *idhex,
+                      char *why, size_t whylen)
+{
+    char path[4096], file[4200];
+    gid_t gid = which == ENV_SECRETS ? o->secrets_gid : o->policy_gid;
+    struct store_env e = {0};
+    MDB_txn *t = NULL;
+    uint32_t schema = htole32(AUTHDB_SCHEMA);
+    int64_t now = (int64_t)time(NULL);
+    int made, rc;
+
+    if (store_env_path(dir, which, path, sizeof(path)) != AUTHDB_OK)
+        return AUTHDB_ETOOLONG;
+    rc = mkdir_mode(path, 0750, gid, &made);
+    if (rc != 0) {
+        why_set(why, whylen, "%s: %s", path, strerror(rc));
+        return rc;
+    }
+    snprintf(file, sizeof(file), "%s/data.mdb", path);
+    rc = file_create(file, 0640, gid);
+    if (rc == 0) {
+        snprintf(file, sizeof(file), "%s/lock.mdb", path);
+        rc = file_create(file, 0660, gid);
+    }
+    if (rc != 0) {
+        why_set(why, whylen, "%s: %s", file,
+                rc == EEXIST ? "already exists (is there a store here?)" : strerror(rc));
+        return rc == EEXIST ? AUTHDB_EEXIST : rc;
+    }
+    rc = mdb_env_create(&e.env);
+    if (rc != 0)
+        goto mdb_fail;
+    mdb_env_set_maxreaders(e.env, STORE_MAXREADERS);
+    mdb_env_set_maxdbs(e.env, 4);
+    mdb_env_set_mapsize(e.env, o->mapsize ? o->mapsize : STORE_MAPSIZE_MIN);
+    rc = mdb_env_open(e.env, path, MDB_NOTLS | MDB_NORDAHEAD, 0640);
+    if (rc != 0)
+        goto mdb_fail;
+    rc = mdb_txn_begin(e.env, NULL, 0, &t);
+    if (rc == 0)
+        rc = mdb_dbi_open(t, "meta", MDB_CREATE, &e.meta);
+    if (rc == 0 && which == ENV_SECRETS)
+        rc = mdb_dbi_open(t, "users", MDB_CREATE, &e.main);
+    if (rc == 0 && which == ENV_POLICY) {
+        rc = mdb_dbi_open(t, "rules", MDB_CREATE, &e.main);
+        if (rc == 0)
+            rc = mdb_dbi_open(t, "ruleidx", MDB_CREATE | MDB_DUPSORT, &e.ruleidx);
+        if (rc == 0)
+            rc = mdb_dbi_open(t, "domains", MDB_CREATE, &e.domains);
+    }
+    if (rc != 0)
+        goto mdb_fail;
+    rc = store_meta_put(t, &e, "format", which == ENV_SECRETS ? STORE_FORMAT_SEC : STORE_FORMAT_POL,
+                        strlen(which == ENV_SECRETS ? STORE_FORMAT_SEC : STORE_FORMAT_POL));
+    if (rc == 0)
+        rc = store_meta_put(t, &e, "schema", &schema, sizeof(schema));
+    if (rc == 0)
+        rc = store_meta_put(t, &e, "created", &now, sizeof(now));
+    if (rc == 0)
+        rc = store_meta_put(t, &e, "store_id", idhex, strlen(idhex));
+    if (rc != 0)
+        goto mdb_fail;
+    rc = settings_put_defaults(t, &e, which, o->settings, why, whylen);
+    if (rc != AUTHDB_OK)
+        goto out;
+    rc = mdb_txn_commit(t);
+    t = NULL;
+    if (rc != 0)
+        goto mdb_fail;
+    rc = AUTHDB_OK;
+    goto out;
+mdb_fail:
+    why_set(why, whylen, "%s: %s", path, authdb_strerror(rc));
+out:
+    if (t != NULL)
+        mdb_txn_abort(t);
+    if (e.env != NULL)
+        mdb_env_close(e.env);
+    return rc;
+}
+
+static void create_undo(const char *dir, int which)
+{
+    char path[4096], file[4200];
+
+    if (store_env_path(dir, which, path, sizeof(path)) != AUTHDB_OK)
+        return;
+    snprintf(file, sizeof(file), "%s/data.mdb", path);
+    unlink(file);
+    snprintf(file, sizeof(file), "%s/lock.mdb", path);
+    unlink(file);
+    rmdir(path);
+}
+
+int authdb_create(const char *dir, const authdb_create_opts *opts, char *why, size_t whylen)
+{
+    authdb_create_opts o = {(gid_t)-1, (gid_t)-1, 0, NULL};
+    int made_dir = 0, made[ENV_COUNT] = {0}, rc;
+    char path[4096], idhex[33];
+    unsigned char id[16];
+    struct stat st;
+
+    if (why != NULL && whylen > 0)
+        why[0] = '\0';
+    if (opts != NULL)
+        o = *opts;
+    if (dir == NULL || dir[0] == '\0')
+        return AUTHDB_EINVAL;
+    for (int i = 0; i < ENV_COUNT; i++) {
+        if (store_env_path(dir, i, path, sizeof(path)) != AUTHDB_OK)
+            return AUTHDB_ETOOLONG;
+        strncat(path, "/data.mdb", sizeof(path) - strlen(path) - 1);
+        if (stat(path, &st) == 0) {
+            why_set(why, whylen, "%s: %s", path, "already exists: a store is already here");
+            return AUTHDB_EEXIST;
+        }
+    }
+    if (getentropy(id, sizeof(id)) != 0)
+        return errno;
+    for (size_t i = 0; i < sizeof(id); i++)
+        snprintf(idhex + 2 * i, 3, "%02x", id[i]);
+    rc = mkdir_mode(dir, 0755, (gid_t)-1, &made_dir);
+    if (rc != 0) {
+        why_set(why, whylen, "%s: %s", dir, strerror(rc));
+        return rc;
+    }
+    for (int i = 0; i < ENV_COUNT; i++) {
+        rc = create_env(dir, i, &o, idhex, why, whylen);
+        if (rc != AUTHDB_OK)
+            goto out;
+        made[i] = 1;
+    }
+out:
+    if (rc != AUTHDB_OK) {
+        for (int i = 0; i < ENV_COUNT; i++)
+            if (made[i] || rc != AUTHDB_EEXIST)
+                create_undo(dir, i);
+        if (made_dir)
+            rmdir(dir);
+    }
+    return rc;
+}

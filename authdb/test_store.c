@@ -1,0 +1,550 @@
+/*
+ * test_store.c - the store against real LMDB environments in temp dirs:
+ * create/open diagnostics, file modes, users, verification, send-as
+ * decisions, domains, settings, map growth, corruption, backup, check, fork.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "authdb.h"
+#include "tu.h"
+
+/* ------------------------------------------------------------- create/open */
+
+static void test_create_modes(void **state)
+{
+    (void)state;
+    char dir[256], p[512];
+    mode_t old = umask(0);
+
+    tu_tmpdir(dir, sizeof(dir));
+    strcat(dir, "/store");
+    assert_int_equal(authdb_create(dir, NULL, NULL, 0), AUTHDB_OK);
+    umask(old);
+    snprintf(p, sizeof(p), "%s", dir);
+    assert_int_equal(tu_mode(p), 0755);
+    snprintf(p, sizeof(p), "%s/secrets", dir);
+    assert_int_equal(tu_mode(p), 0750);
+    snprintf(p, sizeof(p), "%s/secrets/data.mdb", dir);
+    assert_int_equal(tu_mode(p), 0640);
+    snprintf(p, sizeof(p), "%s/secrets/lock.mdb", dir);
+    assert_int_equal(tu_mode(p), 0660);
+    snprintf(p, sizeof(p), "%s/policy", dir);
+    assert_int_equal(tu_mode(p), 0750);
+    snprintf(p, sizeof(p), "%s/policy/data.mdb", dir);
+    assert_int_equal(tu_mode(p), 0640);
+    snprintf(p, sizeof(p), "%s/policy/lock.mdb", dir);
+    assert_int_equal(tu_mode(p), 0660);
+    /* a second create is refused and leaves the store intact */
+    char why[AUTHDB_WHY_MAX];
+    assert_int_equal(authdb_create(dir, NULL, why, sizeof(why)), AUTHDB_EEXIST);
+    assert_non_null(strstr(why, "already"));
+    authdb *h;
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH, &h, why, sizeof(why)), AUTHDB_OK);
+    authdb_close(h);
+}
+
+static void test_open_errors(void **state)
+{
+    (void)state;
+    char dir[256], p[512], why[AUTHDB_WHY_MAX];
+    authdb *h = (authdb *)1;
+
+    tu_tmpdir(dir, sizeof(dir));
+    /* missing: ENOSTORE naming the path, and nothing created */
+    assert_int_equal(authdb_open(dir, AUTHDB_SECRETS, &h, why, sizeof(why)), AUTHDB_ENOSTORE);
+    assert_null(h);
+    assert_non_null(strstr(why, dir));
+    assert_int_equal(tu_count_entries(dir), 0);
+    snprintf(p, sizeof(p), "%s/secrets", dir);
+    mkdir(p, 0700);
+    assert_int_equal(authdb_open(dir, AUTHDB_SECRETS, &h, why, sizeof(why)), AUTHDB_ENOSTORE);
+    assert_int_equal(tu_count_entries(p), 0);
+
+    /* foreign: a valid LMDB env that is not ours */
+    MDB_env *env;
+    MDB_txn *t;
+    MDB_dbi dbi;
+    MDB_val k = {1, "x"}, v = {1, "y"};
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_open(env, p, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+    assert_int_equal(mdb_dbi_open(t, NULL, 0, &dbi), 0);
+    assert_int_equal(mdb_put(t, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(t), 0);
+    mdb_env_close(env);
+    assert_int_equal(authdb_open(dir, AUTHDB_SECRETS, &h, why, sizeof(why)), AUTHDB_EFOREIGN);
+    assert_non_null(strstr(why, "not an authgate"));
+
+    /* invalid flags */
+    assert_int_equal(authdb_open(dir, 0, &h, why, sizeof(why)), AUTHDB_EINVAL);
+}
+
+static void test_newer_schema(void **state)
+{
+    (void)state;
+    char dir[256], p[512], why[AUTHDB_WHY_MAX];
+    authdb *h;
+
+    tu_new_store(dir, sizeof(dir), NULL);
+    snprintf(p, sizeof(p), "%s/policy", dir);
+    tu_raw_meta_put(p, "schema", "\x07\0\0\0", 4);
+    assert_int_equal(authdb_open(dir, AUTHDB_POLICY, &h, why, sizeof(why)), AUTHDB_ENEWER);
+    assert_non_null(strstr(why, "schema 7 is newer"));
+    assert_true(authdb_is_tempfail(AUTHDB_ENEWER));
+    /* the other env still opens */
+    assert_int_equal(authdb_open(dir, AUTHDB_SECRETS, &h, why, sizeof(why)), AUTHDB_OK);
+    authdb_close(h);
+}
+
+/* ------------------------------------------------------------------ users */
+
+static void test_users_and_verify(void **state)
+{
+    (void)state;
+    char dir[256];
+    authdb *h, *r;
+    authdb_secrets *s;
+    authdb_user u;
+    const void *val;
+    size_t len;
+
+    tu_new_store(dir, sizeof(dir),
+                 (const char *const[]){"mechanisms", "SCRAM-SHA-256 CRAM-MD5", NULL});
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_add_user(h, "Alice@Example.ORG", "correct horse", AUTHDB_PUT_CREATE),
+                     AUTHDB_OK);
+    assert_int_equal(tu_add_user(h, "alice@example.org", "x", AUTHDB_PUT_CREATE), AUTHDB_EEXIST);
+    assert_int_equal(tu_add_user(h, "nobody@example.org", "x", AUTHDB_PUT_REPLACE),
+                     AUTHDB_NOTFOUND);
+
+    assert_int_equal(authdb_open(dir, AUTHDB_SECRETS, &r, NULL, 0), AUTHDB_OK);
+    /* tri-state lookups */
+    assert_int_equal(authdb_secrets_lookup(r, "ALICE@example.org", 17, &s), AUTHDB_OK);
+    assert_int_equal(authdb_secrets_kinds(s), (1u << AUTHDB_SECRET_HASH) |
+                                                  (1u << AUTHDB_SECRET_SCRAM_SHA256) |
+                                                  (1u << AUTHDB_SECRET_CRAM_MD5));
+    assert_int_equal(authdb_secrets_value(s, AUTHDB_SECRET_SCRAM_SHA256, &val, &len), AUTHDB_OK);
+    assert_memory_equal(val, "SCRAM-SHA-256$4096:", 19);
+    assert_int_equal(authdb_secrets_value(s, AUTHDB_SECRET_CRAM_MD5, &val, &len), AUTHDB_OK);
+    assert_int_equal(len, 32);
+    assert_int_equal(authdb_secrets_value(s, AUTHDB_SECRET_CLEARTEXT, &val, &len), AUTHDB_NOTFOUND);
+    authdb_secrets_free(s);
+    assert_int_equal(authdb_secrets_lookup(r, "bob@example.org", 15, &s), AUTHDB_NOTFOUND);
+    assert_null(s);
+    assert_int_equal(authdb_secrets_lookup(r, "bad login@", 10, &s), AUTHDB_EINVAL);
+
+    /* verification */
+    assert_int_equal(authdb_verify_password(r, "alice@example.org", 17, "correct horse", 13),
+                     AUTHDB_OK);
+    assert_int_equal(authdb_verify_password(r, "alice@example.org", 17, "correct horsE", 13),
+                     AUTHDB_EMISMATCH);
+    assert_int_equal(authdb_verify_password(r, "alice@example.org", 17, "correct", 7),
+                     AUTHDB_EMISMATCH);
+    assert_int_equal(authdb_verify_password(r, "bob@example.org", 15, "correct horse", 13),
+                     AUTHDB_NOTFOUND);
+    assert_int_equal(authdb_verify_password(r, "alice@example.org", 17, "a\0b", 3),
+                     AUTHDB_EMISMATCH);
+
+    /* disabled: both passwords give EDISABLED, the data stays */
+    assert_int_equal(tu_set_flags(h, "alice@example.org", AUTHDB_USER_DISABLED, 0), AUTHDB_OK);
+    assert_int_equal(authdb_verify_password(r, "alice@example.org", 17, "correct horse", 13),
+                     AUTHDB_EDISABLED);
+    assert_int_equal(authdb_verify_password(r, "alice@example.org", 17, "wrong", 5),
+                     AUTHDB_EDISABLED);
+    assert_int_equal(authdb_user_get(r, NULL, "alice@example.org", 17, &u), AUTHDB_OK);
+    assert_true(u.flags & AUTHDB_USER_DISABLED);
+    assert_string_equal(u.hash_scheme, "yescrypt");
+    assert_string_equal(u.login, "alice@example.org");
+    assert_int_equal(tu_set_flags(h, "alice@example.org", 0, AUTHDB_USER_DISABLED), AUTHDB_OK);
+    assert_int_equal(authdb_verify_password(r, "alice@example.org", 17, "correct horse", 13),
+                     AUTHDB_OK);
+
+    /* a password change is visible at once to an open reader */
+    assert_int_equal(tu_add_user(h, "alice@example.org", "new pass", AUTHDB_PUT_REPLACE),
+                     AUTHDB_OK);
+    assert_int_equal(authdb_verify_password(r, "alice@example.org", 17, "new pass", 8), AUTHDB_OK);
+    assert_int_equal(authdb_verify_password(r, "alice@example.org", 17, "correct horse", 13),
+                     AUTHDB_EMISMATCH);
+
+    /* a read-only handle cannot write */
+    assert_int_equal(tu_add_user(r, "carol", "x", AUTHDB_PUT_CREATE), AUTHDB_ERDONLY);
+    authdb_close(r);
+    authdb_close(h);
+}
+
+static void test_imported_hash(void **state)
+{
+    (void)state;
+    char dir[256];
+    authdb *h;
+    authdb_secrets *s;
+    /* openssl passwd -6 -salt saltsalt secret */
+    const char *sha512 =
+        "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq."
+        "H91p5hVO1";
+    const char *bad[] = {"", "$6$", "plain text", "$6$salt$short\n", "$zz$abc", NULL};
+
+    tu_new_store(dir, sizeof(dir), NULL);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(authdb_secrets_from_hash(sha512, &s), AUTHDB_OK);
+    assert_int_equal(tu_put(h, "dave", s, AUTHDB_PUT_CREATE), AUTHDB_OK);
+    authdb_secrets_free(s);
+    assert_int_equal(authdb_verify_password(h, "dave", 4, "secret", 6), AUTHDB_OK);
+    assert_int_equal(authdb_verify_password(h, "dave", 4, "Secret", 6), AUTHDB_EMISMATCH);
+    for (int i = 0; bad[i] != NULL; i++) {
+        s = (authdb_secrets *)1;
+        int rc = authdb_secrets_from_hash(bad[i], &s);
+        if (rc == AUTHDB_OK)
+            print_error("hash \"%s\" accepted, want refused\n", bad[i]);
+        assert_int_not_equal(rc, AUTHDB_OK);
+        assert_null(s);
+    }
+    authdb_close(h);
+}
+
+/* ------------------------------------------------------------- send-as */
+
+struct rcase {
+    const char *login, *address;
+    int allowed;
+    const char *rule; /* deciding pattern, "" for none */
+};
+
+static void test_sender_rules(void **state)
+{
+    (void)state;
+    char dir[256];
+    authdb *h, *r;
+    static const struct rcase cases[] = {
+        /* implicit self, with subaddress and case */
+        {"alice@example.org", "alice@example.org", 1, "alice@example.org"},
+        {"alice@example.org", "Alice+news@EXAMPLE.org", 1, "alice@example.org"},
+        {"alice@example.org", "bob@example.org", 0, ""},
+        /* explicit address rule */
+        {"alice@example.org", "sales@example.org", 1, "sales@example.org"},
+        {"alice@example.org", "sales+x@example.org", 1, "sales@example.org"},
+        /* domain rule: exact domain only */
+        {"bob@example.org", "anyone@shop.example", 1, "@shop.example"},
+        {"bob@example.org", "anyone@sub.shop.example", 0, ""},
+        {"bob@example.org", "ceo@shop.example", 0, "ceo@shop.example"}, /* deny more specific */
+        /* IDN: rule given as U-label matches A-label address */
+        {"bob@example.org", "x@xn--bcher-kva.example", 1, "@xn--bcher-kva.example"},
+        /* catch-all with a domain deny */
+        {"relay", "x@anywhere.test", 1, "*"},
+        {"relay", "x@blocked.test", 0, "@blocked.test"},
+        /* deny of self removes the implicit allow */
+        {"carol@example.org", "carol@example.org", 0, "carol@example.org"},
+        /* bare login: no implicit self */
+        {"dave", "dave@example.org", 0, ""},
+        /* equal specificity: deny wins over allow (set by rule order below) */
+        {"erin@example.org", "x@both.test", 0, "@both.test"},
+    };
+    struct tu_rule rules[] = {
+        {"alice@example.org", AUTHDB_ALLOW, "sales@example.org"},
+        {"bob@example.org", AUTHDB_ALLOW, "@shop.example"},
+        {"bob@example.org", AUTHDB_DENY, "ceo@shop.example"},
+        {"bob@example.org", AUTHDB_ALLOW, "@bücher.example"},
+        {"relay", AUTHDB_ALLOW, "*"},
+        {"relay", AUTHDB_DENY, "@blocked.test"},
+        {"carol@example.org", AUTHDB_DENY, "carol@example.org"},
+        {"erin@example.org", AUTHDB_ALLOW, "@both.test"},
+        {"erin@example.org", AUTHDB_DENY, "@both.test"}, /* replaces the allow */
+        {NULL, 0, NULL},
+    };
+    int failures = 0;
+
+    tu_new_store(dir, sizeof(dir), NULL);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_add_rules(h, rules), AUTHDB_OK);
+    assert_int_equal(authdb_open(dir, AUTHDB_POLICY, &r, NULL, 0), AUTHDB_OK);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        authdb_verdict v;
+        const char *why = NULL;
+        int rc = authdb_sender_check(r, NULL, cases[i].login, (size_t)-1, cases[i].address,
+                                     (size_t)-1, &v, &why);
+        if (rc != AUTHDB_OK) {
+            print_error("case %zu %s -> %s: rc %s (%s)\n", i, cases[i].login, cases[i].address,
+                        authdb_strerror(rc), why ? why : "-");
+            failures++;
+            continue;
+        }
+        const char *got = v.matched ? v.rule.pattern : "";
+        if (v.allowed != cases[i].allowed || strcmp(got, cases[i].rule) != 0) {
+            print_error("case %zu %s -> %s: got allowed=%d rule \"%s\", want allowed=%d rule "
+                        "\"%s\"\n",
+                        i, cases[i].login, cases[i].address, v.allowed, got, cases[i].allowed,
+                        cases[i].rule);
+            failures++;
+        }
+    }
+    assert_int_equal(failures, 0);
+
+    /* malformed address: EINVAL with a reason, not a verdict */
+    authdb_verdict v;
+    const char *why = NULL;
+    assert_int_equal(
+        authdb_sender_check(r, NULL, "alice@example.org", (size_t)-1, "a@@b", (size_t)-1, &v, &why),
+        AUTHDB_EINVAL);
+    assert_non_null(why);
+
+    /* reverse: who may use sales@example.org / x@shop.example */
+    char list[1024];
+    assert_int_equal(tu_senders(r, "sales@example.org", list, sizeof(list)), AUTHDB_OK);
+    assert_string_equal(list, "alice@example.org,relay,sales@example.org");
+    assert_int_equal(tu_senders(r, "ceo@shop.example", list, sizeof(list)), AUTHDB_OK);
+    assert_string_equal(list, "ceo@shop.example,relay");
+    assert_int_equal(tu_senders(r, "carol@example.org", list, sizeof(list)), AUTHDB_OK);
+    assert_string_equal(list, "relay");
+
+    /* self_send = no */
+    assert_int_equal(tu_setting(h, "self_send", "no"), AUTHDB_OK);
+    assert_int_equal(authdb_sender_check(r, NULL, "alice@example.org", (size_t)-1,
+                                         "alice@example.org", (size_t)-1, &v, NULL),
+                     AUTHDB_OK);
+    assert_false(v.allowed);
+
+    /* user del removes the login's rules (both envs) */
+    assert_int_equal(tu_del_user(h, "bob@example.org"), AUTHDB_OK);
+    assert_int_equal(authdb_sender_check(r, NULL, "bob@example.org", (size_t)-1,
+                                         "anyone@shop.example", (size_t)-1, &v, NULL),
+                     AUTHDB_OK);
+    assert_false(v.allowed);
+    assert_int_equal(tu_del_user(h, "bob@example.org"), AUTHDB_NOTFOUND);
+    authdb_close(r);
+    authdb_close(h);
+}
+
+static void test_domains_and_settings(void **state)
+{
+    (void)state;
+    char dir[256], val[AUTHDB_SETTING_MAX + 1];
+    authdb *h, *r;
+    const char *why;
+    char canon[256];
+
+    tu_new_store(dir, sizeof(dir), NULL);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_domain(h, "Example.ORG", 1), AUTHDB_OK);
+    assert_int_equal(tu_domain(h, "bücher.example", 1), AUTHDB_OK);
+    assert_int_equal(tu_domain(h, "example.org", 1), AUTHDB_EEXIST);
+    assert_int_equal(authdb_open(dir, AUTHDB_POLICY, &r, NULL, 0), AUTHDB_OK);
+    assert_int_equal(authdb_domain_is_local(r, NULL, "EXAMPLE.org", (size_t)-1), AUTHDB_OK);
+    assert_int_equal(authdb_domain_is_local(r, NULL, "xn--bcher-kva.example", (size_t)-1),
+                     AUTHDB_OK);
+    assert_int_equal(authdb_domain_is_local(r, NULL, "sub.example.org", (size_t)-1),
+                     AUTHDB_NOTFOUND);
+    assert_int_equal(tu_domain(h, "example.org", 0), AUTHDB_OK);
+    assert_int_equal(authdb_domain_is_local(r, NULL, "example.org", (size_t)-1), AUTHDB_NOTFOUND);
+    assert_int_equal(tu_domain(h, "example.org", 0), AUTHDB_NOTFOUND);
+
+    /* settings: defaults, canonical values, errors */
+    assert_int_equal(authdb_setting_get(h, NULL, "mechanisms", val, sizeof(val)), AUTHDB_OK);
+    assert_string_equal(val, "SCRAM-SHA-256 SCRAM-SHA-1");
+    assert_int_equal(authdb_setting_check("mechanisms", "cram-md5,scram-sha-1 CRAM-MD5", canon,
+                                          sizeof(canon), &why),
+                     AUTHDB_OK);
+    assert_string_equal(canon, "SCRAM-SHA-1 CRAM-MD5");
+    assert_int_equal(authdb_setting_check("mechanisms", "GSSAPI", canon, sizeof(canon), &why),
+                     AUTHDB_EINVAL);
+    assert_int_equal(authdb_setting_check("scram_iterations", "4095", canon, sizeof(canon), &why),
+                     AUTHDB_EINVAL);
+    assert_int_equal(authdb_setting_check("nosuch", "1", canon, sizeof(canon), &why),
+                     AUTHDB_NOTFOUND);
+    assert_int_equal(tu_setting(h, "scram_iterations", "8192"), AUTHDB_OK);
+    authdb_derive_params p;
+    assert_int_equal(authdb_derive_params_get(h, NULL, &p), AUTHDB_OK);
+    assert_int_equal(p.scram_iterations, 8192);
+    assert_int_equal(p.mechs, AUTHDB_MECH_SCRAM_SHA256 | AUTHDB_MECH_SCRAM_SHA1);
+    assert_string_equal(p.password_hash, "yescrypt");
+    /* local_part_case: allowed while empty, in both envs; refused once used */
+    assert_int_equal(tu_setting(h, "local_part_case", "sensitive"), AUTHDB_OK);
+    authdb_norm n;
+    assert_int_equal(authdb_norm_get(r, NULL, &n), AUTHDB_OK);
+    assert_true(n.case_sensitive);
+    assert_int_equal(tu_add_user(h, "Mixed", "pw", AUTHDB_PUT_CREATE), AUTHDB_OK);
+    assert_int_equal(authdb_verify_password(h, "mixed", 5, "pw", 2), AUTHDB_NOTFOUND);
+    assert_int_equal(tu_setting(h, "local_part_case", "insensitive"), AUTHDB_EBUSY);
+    authdb_close(r);
+    authdb_close(h);
+}
+
+/* ------------------------------------------------------- growth, corruption */
+
+static void test_map_growth(void **state)
+{
+    (void)state;
+    char dir[256];
+    authdb *h, *r;
+    authdb_create_opts o = {(gid_t)-1, (gid_t)-1, 1 << 20, NULL};
+    authdb_stats st;
+
+    tu_tmpdir(dir, sizeof(dir));
+    strcat(dir, "/s");
+    assert_int_equal(authdb_create(dir, &o, NULL, 0), AUTHDB_OK);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(authdb_open(dir, AUTHDB_SECRETS, &r, NULL, 0), AUTHDB_OK);
+    /* a reader opened on the small map must follow the growth */
+    assert_int_equal(tu_bulk_users(h, 0, 20000), AUTHDB_OK);
+    assert_int_equal(authdb_get_stats(h, &st), AUTHDB_OK);
+    assert_int_equal(st.users, 20000);
+    assert_true(st.secrets_map_size > (1u << 20));
+    for (int i = 0; i < 20000; i += 997)
+        assert_int_equal(tu_lookup_bulk(r, i), AUTHDB_OK);
+    assert_int_equal(tu_lookup_bulk(r, 20001), AUTHDB_NOTFOUND);
+    authdb_close(r);
+    authdb_close(h);
+}
+
+static void test_corrupt_record(void **state)
+{
+    (void)state;
+    char dir[256], p[512];
+    authdb *h;
+    authdb_secrets *s;
+    authdb_user u;
+
+    tu_new_store(dir, sizeof(dir), NULL);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_add_user(h, "eve", "pw", AUTHDB_PUT_CREATE), AUTHDB_OK);
+    authdb_close(h);
+    snprintf(p, sizeof(p), "%s/secrets", dir);
+    tu_raw_put(p, "users", "eve", "\x01\x00garbage", 9);
+    tu_raw_put(p, "users", "ver9",
+               "\x09\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+               "\x00\x00\x00\x00\x00\x00",
+               20);
+    assert_int_equal(authdb_open(dir, AUTHDB_SECRETS, &h, NULL, 0), AUTHDB_OK);
+    /* a corrupt record is a temporary failure: never "no such user", never a pass */
+    assert_int_equal(authdb_secrets_lookup(h, "eve", 3, &s), AUTHDB_ECORRUPT);
+    assert_true(authdb_is_tempfail(AUTHDB_ECORRUPT));
+    assert_int_equal(authdb_verify_password(h, "eve", 3, "pw", 2), AUTHDB_ECORRUPT);
+    assert_int_equal(authdb_secrets_lookup(h, "ver9", 4, &s), AUTHDB_ECORRUPT);
+    assert_int_equal(authdb_user_get(h, NULL, "eve", 3, &u), AUTHDB_ECORRUPT);
+    authdb_close(h);
+}
+
+/* ------------------------------------------------------- backup and check */
+
+struct check_out {
+    int warn, error;
+    char last[1024];
+};
+
+static void check_cb(enum authdb_check_severity sev, const char *msg, void *arg)
+{
+    struct check_out *o = arg;
+    if (sev == AUTHDB_CHECK_ERROR)
+        o->error++;
+    else
+        o->warn++;
+    snprintf(o->last, sizeof(o->last), "%s", msg);
+}
+
+static void test_backup_and_check(void **state)
+{
+    (void)state;
+    char dir[256], dest[300], p[512];
+    authdb *h, *b;
+    struct check_out co = {0};
+    struct tu_rule rules[] = {{"ghost@example.org", AUTHDB_ALLOW, "@example.org"}, {NULL, 0, NULL}};
+    mode_t old;
+
+    tu_new_store(dir, sizeof(dir), NULL);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_add_user(h, "frank", "pw", AUTHDB_PUT_CREATE), AUTHDB_OK);
+    assert_int_equal(authdb_check(h, check_cb, &co), AUTHDB_OK);
+    assert_int_equal(co.error + co.warn, 0);
+    /* orphan rules: a warning naming the login */
+    assert_int_equal(tu_add_rules(h, rules), AUTHDB_OK);
+    assert_int_equal(authdb_check(h, check_cb, &co), AUTHDB_OK);
+    assert_int_equal(co.warn, 1);
+    assert_non_null(strstr(co.last, "ghost@example.org"));
+
+    /* backup under umask 000: 0640 files, 0750 dirs, a usable store */
+    snprintf(dest, sizeof(dest), "%s.bak", dir);
+    old = umask(0);
+    assert_int_equal(authdb_backup(h, dest, NULL, 0), AUTHDB_OK);
+    umask(old);
+    snprintf(p, sizeof(p), "%s", dest);
+    assert_int_equal(tu_mode(p), 0750);
+    snprintf(p, sizeof(p), "%s/secrets/data.mdb", dest);
+    assert_int_equal(tu_mode(p), 0640);
+    snprintf(p, sizeof(p), "%s/policy/data.mdb", dest);
+    assert_int_equal(tu_mode(p), 0640);
+    assert_int_equal(authdb_open(dest, AUTHDB_BOTH, &b, NULL, 0), AUTHDB_OK);
+    assert_int_equal(authdb_verify_password(b, "frank", 5, "pw", 2), AUTHDB_OK);
+    authdb_close(b);
+    /* a non-empty destination is refused */
+    assert_int_equal(authdb_backup(h, dest, NULL, 0), AUTHDB_EEXIST);
+
+    /* world-readable secrets: an error */
+    snprintf(p, sizeof(p), "%s/secrets/data.mdb", dir);
+    chmod(p, 0644);
+    memset(&co, 0, sizeof(co));
+    assert_int_equal(authdb_check(h, check_cb, &co), AUTHDB_ECORRUPT);
+    assert_true(co.error >= 1);
+    authdb_close(h);
+}
+
+/* ------------------------------------------------------------------ fork */
+
+static void test_fork_reader(void **state)
+{
+    (void)state;
+    char dir[256];
+    authdb *h, *r;
+    pid_t pid;
+    int st;
+
+    tu_new_store(dir, sizeof(dir), NULL);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_add_user(h, "gina", "pw", AUTHDB_PUT_CREATE), AUTHDB_OK);
+    assert_int_equal(authdb_open(dir, AUTHDB_SECRETS, &r, NULL, 0), AUTHDB_OK);
+    assert_int_equal(authdb_verify_password(r, "gina", 4, "pw", 2), AUTHDB_OK);
+    for (int round = 0; round < 3; round++) {
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            /* child: uses the inherited handle (reopens), closes it */
+            int ok = authdb_verify_password(r, "gina", 4, "pw", 2) == AUTHDB_OK &&
+                     authdb_verify_password(r, "gina", 4, "no", 2) == AUTHDB_EMISMATCH;
+            authdb_close(r);
+            _exit(ok ? 0 : 1);
+        }
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    /* the parent's handle still works, and sees new writes */
+    assert_int_equal(tu_add_user(h, "gina", "pw2", AUTHDB_PUT_REPLACE), AUTHDB_OK);
+    assert_int_equal(authdb_verify_password(r, "gina", 4, "pw2", 3), AUTHDB_OK);
+    authdb_close(r);
+    authdb_close(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_modes),         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_newer_schema),         cmocka_unit_test(test_users_and_verify),
+        cmocka_unit_test(test_imported_hash),        cmocka_unit_test(test_sender_rules),
+        cmocka_unit_test(test_domains_and_settings), cmocka_unit_test(test_map_growth),
+        cmocka_unit_test(test_corrupt_record),       cmocka_unit_test(test_backup_and_check),
+        cmocka_unit_test(test_fork_reader),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    tu_cleanup();
+    return rc;
+}
