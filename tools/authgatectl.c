@@ -18,7 +18,7 @@
 #include "cli.h"
 
 static const cli_cmd *const main_tables[] = {
-    settings_cmds,       user_cmds,           sender_cmds,      domain_cmds, import_sasldb_cmds,
+    settings_cmds,       user_cmds,        sender_cmds, domain_cmds, import_sasldb_cmds,
     import_dovecot_cmds, import_maps_cmds, export_cmds, maint_cmds,
 };
 #define MAIN_NTABLES (sizeof(main_tables) / sizeof(main_tables[0]))
@@ -147,8 +147,8 @@ int main(int argc, char **argv)
             if (!g.help)
                 rc = cli_fail(&c, CLI_USAGE, "\"%s\" needs a subcommand (see above)", argv[i]);
         } else {
-            rc = cli_fail(&c, CLI_USAGE, "unknown command \"%s\" (try authgatectl --help)",
-                          argv[i]);
+            rc =
+                cli_fail(&c, CLI_USAGE, "unknown command \"%s\" (try authgatectl --help)", argv[i]);
         }
         goto out;
     }

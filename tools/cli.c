@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 static const cli_opt cli_global_opts[] = {
-    {"config", "FILE", "configuration file (default " AUTHDB_CONF_DEFAULT ", or $" AUTHDB_CONF_ENV ")"},
+    {"config", "FILE",
+     "configuration file (default " AUTHDB_CONF_DEFAULT ", or $" AUTHDB_CONF_ENV ")"},
     {"store", "DIR", "store directory (overrides the configuration's \"store\")"},
     {"json", NULL, "machine-readable output: one JSON object on standard output"},
     {"help", NULL, "print help and exit"},
@@ -188,7 +189,7 @@ void cli_print_help(FILE *f, const cli_cmd *cmd)
     fprintf(f, "\nexit status:\n%s", cmd->exits);
 }
 
-const char *cli_opt(const cli_args *a, const char *name)
+const char *cli_arg(const cli_args *a, const char *name)
 {
     for (int k = 0; a->cmd->opts != NULL && a->cmd->opts[k].name != NULL; k++)
         if (strcmp(a->cmd->opts[k].name, name) == 0)
@@ -196,10 +197,10 @@ const char *cli_opt(const cli_args *a, const char *name)
     return NULL;
 }
 
-int cli_opt_uint(cli *c, const cli_args *a, const char *name, unsigned long min,
-                 unsigned long max, unsigned long dflt, unsigned long *out)
+int cli_opt_uint(cli *c, const cli_args *a, const char *name, unsigned long min, unsigned long max,
+                 unsigned long dflt, unsigned long *out)
 {
-    const char *v = cli_opt(a, name);
+    const char *v = cli_arg(a, name);
     char *end;
     unsigned long n;
 
@@ -209,8 +210,8 @@ int cli_opt_uint(cli *c, const cli_args *a, const char *name, unsigned long min,
     errno = 0;
     n = strtoul(v, &end, 10);
     if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || n < min || n > max)
-        return cli_fail(c, CLI_USAGE, "--%s: \"%s\" is not a number from %lu to %lu", name, v,
-                        min, max);
+        return cli_fail(c, CLI_USAGE, "--%s: \"%s\" is not a number from %lu to %lu", name, v, min,
+                        max);
     *out = n;
     return 0;
 }
@@ -313,7 +314,7 @@ int cli_password(cli *c, const cli_args *a, int confirm, pwbuf **out)
     *out = NULL;
     if ((b = pwbuf_new(AUTHDB_PASSWORD_MAX)) == NULL)
         return cli_fail(c, CLI_STORE, "cannot allocate a password buffer");
-    if (cli_opt(a, "password-stdin") != NULL)
+    if (cli_arg(a, "password-stdin") != NULL)
         rc = pwinput_read_fd(STDIN_FILENO, b);
     else
         rc = pwinput_read_tty("Password: ", confirm, b);
@@ -413,7 +414,8 @@ const char *cli_time(int64_t t, char *buf, size_t bufsz)
     time_t tt = (time_t)t;
     struct tm tm;
 
-    if (t == 0 || gmtime_r(&tt, &tm) == NULL || strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    if (t == 0 || gmtime_r(&tt, &tm) == NULL ||
+        strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         snprintf(buf, bufsz, "-");
     return buf;
 }

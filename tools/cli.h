@@ -38,9 +38,9 @@ enum cli_exit {
 };
 
 /* Exit code lines every store command shares, for cli_cmd.exits. */
-#define CLI_EXITS_COMMON                                                                          \
-    "  2 usage error\n"                                                                           \
-    "  6 store error or temporary failure\n"                                                      \
+#define CLI_EXITS_COMMON                                                                           \
+    "  2 usage error\n"                                                                            \
+    "  6 store error or temporary failure\n"                                                       \
     "  7 permission denied\n"
 
 #define CLI_MAX_OPTS 16
@@ -118,11 +118,11 @@ void cli_print_globals(FILE *f);
 void cli_print_exits(FILE *f);
 
 /* Value of an option by name: its argument, "" for a set flag, or NULL. */
-const char *cli_opt(const cli_args *a, const char *name);
+const char *cli_arg(const cli_args *a, const char *name);
 /* Parse an unsigned option in [min, max]; absent: *out = dflt.  Returns 0
  * or CLI_USAGE (reported). */
-int cli_opt_uint(cli *c, const cli_args *a, const char *name, unsigned long min,
-                 unsigned long max, unsigned long dflt, unsigned long *out);
+int cli_opt_uint(cli *c, const cli_args *a, const char *name, unsigned long min, unsigned long max,
+                 unsigned long dflt, unsigned long *out);
 
 /* ---- diagnostics ---- */
 
@@ -149,7 +149,6 @@ int cli_password(cli *c, const cli_args *a, int confirm, pwbuf **out);
 /* Normalize a login from the command line with the store's rules, reporting
  * errors.  out has AUTHDB_NAME_BUFSZ octets. */
 int cli_login(cli *c, authdb *h, const char *login, char *out);
-
 
 /* ---- shared by modules ---- */
 

@@ -281,8 +281,7 @@ static const struct dovecot_pwfile_scheme *dovecot_pwfile_lookup(const char *nam
             return NULL;
         }
     }
-    for (size_t i = 0; i < sizeof(dovecot_pwfile_schemes) / sizeof(dovecot_pwfile_schemes[0]);
-         i++)
+    for (size_t i = 0; i < sizeof(dovecot_pwfile_schemes) / sizeof(dovecot_pwfile_schemes[0]); i++)
         if (strlen(dovecot_pwfile_schemes[i].name) == baselen &&
             strncasecmp(dovecot_pwfile_schemes[i].name, name, baselen) == 0)
             sc = &dovecot_pwfile_schemes[i];
@@ -358,8 +357,8 @@ int dovecot_pwfile_secret_get(const dovecot_pwfile_entry *e, const char *default
     }
     out->kind = sc->kind;
     out->scheme = sc->name;
-    out->weak = sc->weak ||
-                (sc->kind == DOVECOT_PWFILE_HASH && e->passlen >= 3 && memcmp(e->pass, "$1$", 3) == 0);
+    out->weak = sc->weak || (sc->kind == DOVECOT_PWFILE_HASH && e->passlen >= 3 &&
+                             memcmp(e->pass, "$1$", 3) == 0);
     return 0;
 }
 

@@ -176,7 +176,7 @@ static int export_run(cli *c, const cli_args *a)
     char when[32];
     int rc;
 
-    x.with_secrets = cli_opt(a, "with-secrets") != NULL;
+    x.with_secrets = cli_arg(a, "with-secrets") != NULL;
     if ((rc = cli_open(c, AUTHDB_BOTH, &x.h)) != CLI_OK)
         goto out;
     if ((rc = authdb_read_begin(x.h, AUTHDB_BOTH, &x.txn)) != AUTHDB_OK) {

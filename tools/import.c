@@ -174,10 +174,10 @@ int import_users_init(cli *c, const cli_args *a, authdb *h, const char *file, im
 
     memset(s, 0, sizeof(*s));
     import_report_init(&s->rep, file);
-    s->all_or_nothing = cli_opt(a, "all-or-nothing") != NULL;
-    s->skip_existing = cli_opt(a, "skip-existing") != NULL;
-    s->dry_run = cli_opt(a, "dry-run") != NULL;
-    s->mode = cli_opt(a, "replace") != NULL ? AUTHDB_PUT_UPSERT : AUTHDB_PUT_CREATE;
+    s->all_or_nothing = cli_arg(a, "all-or-nothing") != NULL;
+    s->skip_existing = cli_arg(a, "skip-existing") != NULL;
+    s->dry_run = cli_arg(a, "dry-run") != NULL;
+    s->mode = cli_arg(a, "replace") != NULL ? AUTHDB_PUT_UPSERT : AUTHDB_PUT_CREATE;
     if (s->skip_existing && s->mode == AUTHDB_PUT_UPSERT)
         return cli_fail(c, CLI_USAGE, "--replace and --skip-existing exclude each other");
     if ((rc = cli_opt_uint(c, a, "jobs", 1, 256, hashpool_cpus(), &jobs)) != CLI_OK)
@@ -219,7 +219,8 @@ int import_users_add(import_users *s, unsigned line, const char *login, size_t l
     memset(u, 0, sizeof(*u));
     rc = authdb_norm_login(&s->norm, login, loginlen, u->login, sizeof(u->login), &len, &why);
     if (rc != AUTHDB_OK) {
-        import_problem_add(&s->rep, line, IMPORT_ERROR, authdb_log_escape(login, loginlen, esc, sizeof(esc)),
+        import_problem_add(&s->rep, line, IMPORT_ERROR,
+                           authdb_log_escape(login, loginlen, esc, sizeof(esc)),
                            "invalid login: %s", why != NULL ? why : authdb_strerror(rc));
         return 0;
     }
@@ -366,14 +367,14 @@ static int import_derive(cli *c, authdb *h, import_users *s)
             continue;
         u->state = IMPORT_BAD;
         if (u->kind == IMPORT_HASH && !authdb_is_tempfail(u->rc))
-            import_problem_add(&s->rep, u->line, IMPORT_ERROR, u->login,
-                               "%s hash refused: %s", u->scheme, authdb_strerror(u->rc));
+            import_problem_add(&s->rep, u->line, IMPORT_ERROR, u->login, "%s hash refused: %s",
+                               u->scheme, authdb_strerror(u->rc));
         else if (!authdb_is_tempfail(u->rc))
             import_problem_add(&s->rep, u->line, IMPORT_ERROR, u->login,
                                "cannot derive secrets: %s", authdb_strerror(u->rc));
         else if (rc == CLI_OK)
-            rc = cli_fail_db(c, u->rc, "%s:%u: %s: cannot derive secrets", s->rep.file,
-                             u->line, u->login);
+            rc = cli_fail_db(c, u->rc, "%s:%u: %s: cannot derive secrets", s->rep.file, u->line,
+                             u->login);
     }
     free(pool.todo);
     return rc;
@@ -465,17 +466,19 @@ static void import_summary(cli *c, authdb *h, import_users *s, size_t written, i
         json_key(&c->j, "hash_only");
         json_array_begin(&c->j);
     } else {
-        fprintf(c->out, "%s: %s %zu logins (%zu from hashes, %zu from cleartext), %zu rejected, "
-                        "%zu skipped%s\n",
+        fprintf(c->out,
+                "%s: %s %zu logins (%zu from hashes, %zu from cleartext), %zu rejected, "
+                "%zu skipped%s\n",
                 s->rep.file, s->dry_run ? "would import" : "imported", written, from_hash,
                 written - from_hash, s->rep.errors, skipped,
                 committed || s->dry_run ? "" : "; NOTHING was committed");
         if (from_hash > 0)
-            fprintf(c->out,
-                    "%zu logins imported from crypt(3) hashes can use PLAIN and LOGIN only, through\n"
-                    "authgate-authd; the store's mechanisms (%s) need their next password\n"
-                    "change (authgatectl user passwd LOGIN):\n",
-                    from_hash, mechs);
+            fprintf(
+                c->out,
+                "%zu logins imported from crypt(3) hashes can use PLAIN and LOGIN only, through\n"
+                "authgate-authd; the store's mechanisms (%s) need their next password\n"
+                "change (authgatectl user passwd LOGIN):\n",
+                from_hash, mechs);
     }
     for (size_t i = 0; from_hash > 0 && i < s->n; i++) {
         const import_user *u = &s->u[i];
@@ -529,9 +532,8 @@ int import_users_run(cli *c, authdb *h, import_users *s)
         if (s->u[i].state == IMPORT_PENDING)
             s->u[i].state = IMPORT_DONE;
     import_summary(c, h, s, written, committed);
-    rc = s->rep.errors > 0 ? cli_fail(c, CLI_DATAERR, "%s: %zu record(s) rejected%s",
-                                      s->rep.file, s->rep.errors,
-                                      committed ? "" : ", nothing committed")
+    rc = s->rep.errors > 0 ? cli_fail(c, CLI_DATAERR, "%s: %zu record(s) rejected%s", s->rep.file,
+                                      s->rep.errors, committed ? "" : ", nothing committed")
                            : CLI_OK;
 out:
     return rc;

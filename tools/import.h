@@ -87,7 +87,9 @@ typedef struct import_users {
         {"replace", NULL, "replace the secrets of logins that exist"},                             \
         {"skip-existing", NULL, "skip logins that exist, silently"},                               \
         {"dry-run", NULL, "check the input, write nothing"},                                       \
-        {"jobs", "N", "threads deriving secrets (default: all CPUs)"}
+    {                                                                                              \
+        "jobs", "N", "threads deriving secrets (default: all CPUs)"                                \
+    }
 
 #define IMPORT_EXITS                                                                               \
     "  0 every record imported\n"                                                                  \

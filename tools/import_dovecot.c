@@ -19,7 +19,7 @@
 
 struct import_dovecot {
     import_users *s;
-    const char *domain;       /* appended to bare user names, or NULL */
+    const char *domain; /* appended to bare user names, or NULL */
     const char *default_scheme;
     int oom;
 };
@@ -94,8 +94,8 @@ static int import_dovecot_run(cli *c, const cli_args *a)
     memset(&s, 0, sizeof(s));
     memset(&x, 0, sizeof(x));
     x.s = &s;
-    x.domain = cli_opt(a, "domain");
-    x.default_scheme = cli_opt(a, "default-scheme") ? cli_opt(a, "default-scheme") : "CRYPT";
+    x.domain = cli_arg(a, "domain");
+    x.default_scheme = cli_arg(a, "default-scheme") ? cli_arg(a, "default-scheme") : "CRYPT";
     if (!dovecot_pwfile_scheme_known(x.default_scheme)) {
         rc = cli_fail(c, CLI_USAGE, "--default-scheme %s: not a scheme authgate imports",
                       x.default_scheme);

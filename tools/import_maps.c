@@ -134,10 +134,9 @@ static int import_maps_logins(struct import_maps *m, const postfix_map_entry *e,
         rc = authdb_norm_login(&m->norm, item, len, r->logins[r->nlogins], sizeof(maps_name),
                                &outlen, &why);
         if (rc != AUTHDB_OK) {
-            import_problem_add(&m->rep, e->line, IMPORT_ERROR,
-                               authdb_log_escape(item, len, esc, sizeof(esc)),
-                               "invalid login: %s (entry not imported)",
-                               why != NULL ? why : authdb_strerror(rc));
+            import_problem_add(
+                &m->rep, e->line, IMPORT_ERROR, authdb_log_escape(item, len, esc, sizeof(esc)),
+                "invalid login: %s (entry not imported)", why != NULL ? why : authdb_strerror(rc));
             return -1;
         }
         r->nlogins++;
@@ -282,7 +281,8 @@ static int import_maps_run(cli *c, const cli_args *a)
 {
     struct import_maps m;
     struct import_maps_write w;
-    int all_or_nothing = cli_opt(a, "all-or-nothing") != NULL, dry_run = cli_opt(a, "dry-run") != NULL;
+    int all_or_nothing = cli_arg(a, "all-or-nothing") != NULL,
+        dry_run = cli_arg(a, "dry-run") != NULL;
     int rc, committed = 0;
     size_t good = 0;
     authdb *h = NULL;
@@ -323,8 +323,7 @@ static int import_maps_run(cli *c, const cli_args *a)
             }
             w.failed->bad = 1;
             import_problem_add(&m.rep, w.failed->line, IMPORT_ERROR, NULL,
-                               "the store refused a rule of this entry: %s",
-                               authdb_strerror(rc));
+                               "the store refused a rule of this entry: %s", authdb_strerror(rc));
             if (all_or_nothing)
                 break;
         }

@@ -47,8 +47,7 @@ struct import_sasldb {
 };
 
 /* One record: key user\0realm\0prop. */
-static int import_sasldb_record(struct import_sasldb *x, unsigned recno, const DBT *k,
-                                const DBT *v)
+static int import_sasldb_record(struct import_sasldb *x, unsigned recno, const DBT *k, const DBT *v)
 {
     const char *key = k->data, *user, *realm, *prop, *nul1, *nul2;
     char login[AUTHDB_LOGIN_MAX * 2 + 2], esc[256];
@@ -154,7 +153,7 @@ static int import_sasldb_run(cli *c, const cli_args *a)
     memset(&s, 0, sizeof(s));
     memset(&x, 0, sizeof(x));
     x.s = &s;
-    x.bare = cli_opt(a, "bare-realm");
+    x.bare = cli_arg(a, "bare-realm");
     if (gethostname(x.host, sizeof(x.host) - 1) != 0)
         x.host[0] = '\0';
     if ((rc = cli_open(c, AUTHDB_SECRETS | AUTHDB_WRITE, &h)) != CLI_OK)

@@ -19,11 +19,11 @@
 
 typedef struct json {
     FILE *f;
-    unsigned depth;      /* open containers, at most JSON_DEPTH_MAX */
-    unsigned overflow;   /* containers opened past the limit (ignored) */
-    int after_key;       /* a key was written, its value is next */
-    uint32_t nonempty;   /* bit d: the container at depth d has an element */
-    uint32_t is_object;  /* bit d: the container at depth d is an object */
+    unsigned depth;     /* open containers, at most JSON_DEPTH_MAX */
+    unsigned overflow;  /* containers opened past the limit (ignored) */
+    int after_key;      /* a key was written, its value is next */
+    uint32_t nonempty;  /* bit d: the container at depth d has an element */
+    uint32_t is_object; /* bit d: the container at depth d is an object */
 } json;
 
 void json_init(json *j, FILE *f);

@@ -147,8 +147,7 @@ const cli_cmd maint_cmds[] = {
      "Copy the store to the directory DEST (created; must not exist or be empty) while\n"
      "others read and write.  Files are 0640 and directories 0750 whatever the umask,\n"
      "with the groups of the source.",
-     NULL, 1, 1, "  0 copied\n  4 DEST exists and is not empty\n" CLI_EXITS_COMMON,
-     maint_backup},
+     NULL, 1, 1, "  0 copied\n  4 DEST exists and is not empty\n" CLI_EXITS_COMMON, maint_backup},
     {"check", "", "check the store's health",
      "Check schema, settings agreement between the environments, record formats, rules\n"
      "of logins without secrets, stale reader slots (cleared and reported), file modes\n"

@@ -134,8 +134,9 @@ int postfix_map_parse(const char *buf, size_t len, postfix_map_entry_fn entry_fn
             ; /* blank or comment: skipped, even inside a logical line */
         } else if (q != p) {
             if (l.line == 0)
-                error_fn(lineno, "continuation line (starts with white space) without a line "
-                                 "to continue",
+                error_fn(lineno,
+                         "continuation line (starts with white space) without a line "
+                         "to continue",
                          arg);
             else if (postfix_map_append(&l, q, llen - (size_t)(q - p)) != 0) {
                 rc = -1;

@@ -42,7 +42,7 @@ int postfix_map_parse(const char *buf, size_t len, postfix_map_entry_fn entry_fn
                       postfix_map_error_fn error_fn, void *arg);
 
 /* The next item of a value: *p walks from value to value + valuelen.
- * Returns 1 with *item/*itemlen set, 0 at the end. */
+ * Returns 1 with *item and *itemlen set, 0 at the end. */
 int postfix_map_next(const char **p, const char *end, const char **item, size_t *itemlen);
 
 #endif

@@ -63,15 +63,17 @@ static int sender_change(cli *c, const cli_args *a, enum authdb_rule_action acti
     w.pattern = r.pattern;
     w.action = action;
     if ((rc = authdb_write(h, sender_write_fn, &w)) != AUTHDB_OK) {
-        rc = rc == AUTHDB_NOTFOUND ? cli_fail(c, CLI_NOTFOUND, "%s has no rule for %s", login,
-                                              r.pattern)
-                                   : cli_fail_db(c, rc, "%s %s", login, r.pattern);
+        rc = rc == AUTHDB_NOTFOUND
+                 ? cli_fail(c, CLI_NOTFOUND, "%s has no rule for %s", login, r.pattern)
+                 : cli_fail_db(c, rc, "%s %s", login, r.pattern);
         goto out;
     }
     if (c->json) {
         json_kv_string(&c->j, "login", login);
         json_kv_string(&c->j, "action",
-                       action == AUTHDB_ALLOW ? "allow" : action == AUTHDB_DENY ? "deny" : "del");
+                       action == AUTHDB_ALLOW  ? "allow"
+                       : action == AUTHDB_DENY ? "deny"
+                                               : "del");
         json_kv_string(&c->j, "pattern", r.pattern);
     } else {
         fprintf(c->out, "%s: %s %s\n", login,
@@ -158,8 +160,7 @@ static int sender_test(cli *c, const cli_args *a)
         goto out;
     if ((rc = cli_login(c, h, a->pos[0], login)) != CLI_OK)
         goto out;
-    rc = authdb_sender_check(h, NULL, login, strlen(login), a->pos[1], strlen(a->pos[1]), &v,
-                             &why);
+    rc = authdb_sender_check(h, NULL, login, strlen(login), a->pos[1], strlen(a->pos[1]), &v, &why);
     if (rc != AUTHDB_OK) {
         rc = cli_fail(c, cli_exit_code(rc), "%s: %s",
                       cli_esc(a->pos[1], strlen(a->pos[1]), esc, sizeof(esc)),
@@ -184,8 +185,9 @@ static int sender_test(cli *c, const cli_args *a)
             json_null(&c->j);
         }
     } else if (v.matched && !v.implicit_self) {
-        fprintf(c->out, "%s %s %s: rule %s %s\n", login, v.allowed ? "may send as" : "may not send as",
-                v.address, v.rule.action == AUTHDB_ALLOW ? "allow" : "deny", decided);
+        fprintf(c->out, "%s %s %s: rule %s %s\n", login,
+                v.allowed ? "may send as" : "may not send as", v.address,
+                v.rule.action == AUTHDB_ALLOW ? "allow" : "deny", decided);
     } else {
         fprintf(c->out, "%s %s %s: %s\n", login, v.allowed ? "may send as" : "may not send as",
                 v.address, decided);
@@ -196,7 +198,8 @@ out:
     return rc;
 }
 
-#define SENDER_EXITS "  5 invalid login or pattern, or too many rules (1000 per login)\n" CLI_EXITS_COMMON
+#define SENDER_EXITS                                                                               \
+    "  5 invalid login or pattern, or too many rules (1000 per login)\n" CLI_EXITS_COMMON
 
 const cli_cmd sender_cmds[] = {
     {"sender allow", "LOGIN PATTERN", "let a login send as PATTERN",
@@ -219,8 +222,7 @@ const cli_cmd sender_cmds[] = {
     {"sender test", "LOGIN ADDRESS", "may LOGIN send as ADDRESS?",
      "Decide as authgate-milter does whether LOGIN may use ADDRESS, and print the rule\n"
      "that decided (or self_send, or the default deny).",
-     NULL, 2, 2,
-     "  0 allowed\n  1 not allowed\n  5 invalid login or address\n" CLI_EXITS_COMMON,
+     NULL, 2, 2, "  0 allowed\n  1 not allowed\n  5 invalid login or address\n" CLI_EXITS_COMMON,
      sender_test},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

@@ -14,7 +14,8 @@
 
 /* Options of "init" that set a store setting: option name == key with '-'. */
 static const cli_opt settings_init_opts[] = {
-    {"mechanisms", "LIST", "secrets a new password derives (default \"SCRAM-SHA-256 SCRAM-SHA-1\")"},
+    {"mechanisms", "LIST",
+     "secrets a new password derives (default \"SCRAM-SHA-256 SCRAM-SHA-1\")"},
     {"digest-realm", "REALM", "realm of the DIGEST-MD5 secret"},
     {"password-hash", "SCHEME", "yescrypt (default), bcrypt or sha512-crypt"},
     {"scram-iterations", "N", "PBKDF2 iterations of SCRAM secrets (>= 4096)"},
@@ -66,7 +67,7 @@ static int settings_init(cli *c, const cli_args *a)
 
     memset(&opts, 0, sizeof(opts));
     for (int k = 0; k < SETTINGS_NKEYS; k++) {
-        const char *v = cli_opt(a, settings_init_opts[k].name), *reason = NULL;
+        const char *v = cli_arg(a, settings_init_opts[k].name), *reason = NULL;
         if (v == NULL)
             continue;
         settings_key(settings_init_opts[k].name, keys[np / 2], sizeof(keys[0]));
@@ -80,10 +81,10 @@ static int settings_init(cli *c, const cli_args *a)
     }
     pairs[np] = NULL;
     opts.settings = pairs;
-    if ((rc = settings_gid(c, cli_opt(a, "secrets-group"), c->conf->secrets_group,
+    if ((rc = settings_gid(c, cli_arg(a, "secrets-group"), c->conf->secrets_group,
                            &opts.secrets_gid)) != CLI_OK)
         return rc;
-    if ((rc = settings_gid(c, cli_opt(a, "policy-group"), c->conf->policy_group,
+    if ((rc = settings_gid(c, cli_arg(a, "policy-group"), c->conf->policy_group,
                            &opts.policy_gid)) != CLI_OK)
         return rc;
     rc = authdb_create(cli_store_dir(c), &opts, why, sizeof(why));
@@ -227,7 +228,8 @@ const cli_cmd settings_cmds[] = {
      "  subaddress_delimiter  characters that start a subaddress (\"\" none)\n"
      "  self_send             yes | no: an address login may send as itself",
      NULL, 2, 2,
-     "  0 changed\n  3 unknown KEY\n  5 invalid VALUE, or local_part_case with users\n" CLI_EXITS_COMMON,
+     "  0 changed\n  3 unknown KEY\n  5 invalid VALUE, or local_part_case with "
+     "users\n" CLI_EXITS_COMMON,
      settings_set},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

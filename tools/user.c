@@ -122,7 +122,7 @@ static int user_add(cli *c, const cli_args *a)
     authdb *h = NULL;
     int rc;
 
-    if ((rc = user_mechs_opt(c, cli_opt(a, "mechanisms"), &w.mechs)) != CLI_OK)
+    if ((rc = user_mechs_opt(c, cli_arg(a, "mechanisms"), &w.mechs)) != CLI_OK)
         goto out;
     if ((rc = cli_open(c, AUTHDB_SECRETS | AUTHDB_WRITE, &h)) != CLI_OK)
         goto out;
@@ -142,7 +142,7 @@ static int user_add(cli *c, const cli_args *a)
         goto out;
     w.login = login;
     w.secrets = s;
-    w.set = cli_opt(a, "disabled") != NULL ? AUTHDB_USER_DISABLED : 0;
+    w.set = cli_arg(a, "disabled") != NULL ? AUTHDB_USER_DISABLED : 0;
     if ((rc = authdb_write(h, user_write_fn, &w)) != AUTHDB_OK) {
         rc = cli_fail_db(c, rc, "%s", login);
         goto out;
@@ -264,7 +264,8 @@ static int user_list_cb(const authdb_user *u, void *arg)
     } else {
         fprintf(c->out, "%-40s %-8s %-13s %s\n", u->login,
                 (u->flags & AUTHDB_USER_DISABLED) ? "disabled" : "enabled",
-                u->hash_scheme[0] ? u->hash_scheme : "-", cli_kinds_text(u->kinds, buf, sizeof(buf)));
+                u->hash_scheme[0] ? u->hash_scheme : "-",
+                cli_kinds_text(u->kinds, buf, sizeof(buf)));
     }
     return 0;
 }
@@ -332,7 +333,8 @@ static int user_show(cli *c, const cli_args *a)
         json_array_begin(&c->j);
     } else {
         fprintf(c->out, "login:       %s\n", u.login);
-        fprintf(c->out, "state:       %s\n", (u.flags & AUTHDB_USER_DISABLED) ? "disabled" : "enabled");
+        fprintf(c->out, "state:       %s\n",
+                (u.flags & AUTHDB_USER_DISABLED) ? "disabled" : "enabled");
         fprintf(c->out, "created:     %s\n", cli_time(u.created, t1, sizeof(t1)));
         fprintf(c->out, "changed:     %s\n", cli_time(u.changed, t2, sizeof(t2)));
         fprintf(c->out, "hash:        %s\n", u.hash_scheme[0] ? u.hash_scheme : "-");
@@ -439,8 +441,8 @@ const cli_cmd user_cmds[] = {
      "Delete LOGIN's secrets and its send-as rules in one transaction.", NULL, 1, 1,
      "  0 deleted\n" USER_EXITS_LOGIN, user_del},
     {"user disable", "LOGIN", "refuse every authentication of a login",
-     "Mark LOGIN disabled: every mechanism fails for it; secrets and rules are kept.", NULL, 1,
-     1, "  0 disabled\n" USER_EXITS_LOGIN, user_disable},
+     "Mark LOGIN disabled: every mechanism fails for it; secrets and rules are kept.", NULL, 1, 1,
+     "  0 disabled\n" USER_EXITS_LOGIN, user_disable},
     {"user enable", "LOGIN", "undo user disable", "Clear LOGIN's disabled mark.", NULL, 1, 1,
      "  0 enabled\n" USER_EXITS_LOGIN, user_enable},
     {"user mechanisms", "LOGIN LIST|default", "per-login mechanisms override",
@@ -450,8 +452,8 @@ const cli_cmd user_cmds[] = {
      NULL, 2, 2, "  0 changed\n  3 no such login\n  5 invalid login or LIST\n" CLI_EXITS_COMMON,
      user_mechanisms},
     {"user list", "", "list logins",
-     "List every login: state, hash scheme and the secrets it holds (never their values).",
-     NULL, 0, 0, "  0 listed\n" CLI_EXITS_COMMON, user_list},
+     "List every login: state, hash scheme and the secrets it holds (never their values).", NULL, 0,
+     0, "  0 listed\n" CLI_EXITS_COMMON, user_list},
     {"user show", "LOGIN", "show one login and its send-as rules",
      "Show LOGIN's state, times, secrets held, the mechanisms they allow and its send-as\n"
      "rules.",
