@@ -13,7 +13,7 @@ libunistring-dev libdb-dev libcmocka-dev"
 TEST="lmdb-utils postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks
 libauthen-sasl-perl gsasl miltertest dovecot-core mandoc clang-format
 valgrind libclang-rt-14-dev m4 libwrap0 libspf2-2 procps iproute2 psmisc
-libnet-ssleay-perl"
+libnet-ssleay-perl jq db-util bsdutils util-linux"
 
 PKGS=$(echo $BUILD $TEST)
 

@@ -92,8 +92,11 @@ static int main_config(cli *c, const char *path)
     }
     rc = authdb_conf_load(path, missing_ok, &c->conf, why, sizeof(why));
     if (rc != AUTHDB_OK)
-        return cli_fail(c, rc == AUTHDB_NOTFOUND || rc == ENOENT ? CLI_NOTFOUND : CLI_USAGE, "%s",
-                        why);
+        return cli_fail(c,
+                        rc == ENOENT             ? CLI_NOTFOUND
+                        : authdb_is_tempfail(rc) ? cli_exit_code(rc)
+                                                 : CLI_DATAERR,
+                        "%s", why);
     return CLI_OK;
 }
 
@@ -143,6 +146,11 @@ int main(int argc, char **argv)
         goto out;
     }
     if ((cmd = main_find(argc - i, argv + i, &words)) == NULL) {
+        for (int k = i + 1; k < argc; k++)
+            if (strcmp(argv[k], "--help") == 0)
+                g.help = 1;
+        if (g.help)
+            g.json = 0;
         if (main_list(g.help ? stdout : stderr, argv[i]) > 0) {
             if (!g.help)
                 rc = cli_fail(&c, CLI_USAGE, "\"%s\" needs a subcommand (see above)", argv[i]);
