@@ -1,10 +1,9 @@
 /*
  * import.c - the import engine shared by "import sasldb" and "import
- * dovecot", the problem report shared by every import, and input reading
- * (see import.h).
+ * dovecot", and input reading (see import.h).
  *
- * Interface: import_report_*, import_problem_add, import_read_file,
- * import_users_init, import_users_add, import_users_run, import_users_free.
+ * Interface: import_read_file, import_users_init, import_users_add,
+ * import_users_run, import_users_free.
  * Diagnostics: per-record problems go to the report ("FILE:LINE: error:
  * LOGIN: why"); failures of the store end the import with nothing
  * committed.
@@ -13,102 +12,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "hashpool.h"
-
-void import_report_init(import_report *r, const char *file)
-{
-    memset(r, 0, sizeof(*r));
-    r->file = file;
-}
-
-void import_report_free(import_report *r)
-{
-    for (size_t i = 0; i < r->n; i++) {
-        free(r->p[i].login);
-        free(r->p[i].msg);
-    }
-    free(r->p);
-    memset(r, 0, sizeof(*r));
-}
-
-void import_problem_add(import_report *r, unsigned line, enum import_severity sev,
-                        const char *login, const char *fmt, ...)
-{
-    import_problem *p;
-    va_list ap;
-    char msg[1024];
-
-    if (sev == IMPORT_ERROR)
-        r->errors++;
-    else
-        r->warnings++;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 64;
-        import_problem *np = realloc(r->p, cap * sizeof(*np));
-        if (np == NULL) {
-            r->oom = 1;
-            return;
-        }
-        r->p = np;
-        r->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    p = &r->p[r->n];
-    p->line = line;
-    p->sev = sev;
-    p->login = login != NULL ? strdup(login) : NULL;
-    p->msg = strdup(msg);
-    if (p->msg == NULL || (login != NULL && p->login == NULL)) {
-        free(p->login);
-        free(p->msg);
-        r->oom = 1;
-        return;
-    }
-    r->n++;
-}
-
-static int import_problem_cmp(const void *a, const void *b)
-{
-    const import_problem *x = a, *y = b;
-
-    return x->line < y->line ? -1 : x->line > y->line;
-}
-
-void import_report_print(cli *c, import_report *r)
-{
-    qsort(r->p, r->n, sizeof(r->p[0]), import_problem_cmp);
-    if (c->json) {
-        json_key(&c->j, "problems");
-        json_array_begin(&c->j);
-    }
-    for (size_t i = 0; i < r->n; i++) {
-        const import_problem *p = &r->p[i];
-        const char *sev = p->sev == IMPORT_ERROR ? "error" : "warning";
-        if (c->json) {
-            json_object_begin(&c->j);
-            json_kv_uint(&c->j, "line", p->line);
-            json_kv_string(&c->j, "severity", sev);
-            json_kv_string(&c->j, "login", p->login);
-            json_kv_string(&c->j, "message", p->msg);
-            json_object_end(&c->j);
-        } else {
-            fprintf(c->err, "%s:%u: %s: %s%s%s\n", r->file, p->line, sev,
-                    p->login != NULL ? p->login : "", p->login != NULL ? ": " : "", p->msg);
-        }
-    }
-    if (c->json)
-        json_array_end(&c->j);
-    if (r->oom)
-        fprintf(c->err, "%s: some problems could not be listed (out of memory)\n", r->file);
-}
 
 int import_read_file(cli *c, const char *path, char **buf, size_t *len)
 {
@@ -219,9 +128,9 @@ int import_users_add(import_users *s, unsigned line, const char *login, size_t l
     memset(u, 0, sizeof(*u));
     rc = authdb_norm_login(&s->norm, login, loginlen, u->login, sizeof(u->login), &len, &why);
     if (rc != AUTHDB_OK) {
-        import_problem_add(&s->rep, line, IMPORT_ERROR,
-                           authdb_log_escape(login, loginlen, esc, sizeof(esc)),
-                           "invalid login: %s", why != NULL ? why : authdb_strerror(rc));
+        import_report_add(&s->rep, line, IMPORT_ERROR,
+                          authdb_log_escape(login, loginlen, esc, sizeof(esc)), "invalid login: %s",
+                          why != NULL ? why : authdb_strerror(rc));
         return 0;
     }
     if ((u->secret = malloc(secretlen + 1)) == NULL)
@@ -273,8 +182,8 @@ static int import_dedupe(import_users *s)
             continue;
         u->state = IMPORT_BAD;
         import_user_wipe(u);
-        import_problem_add(&s->rep, u->line, IMPORT_ERROR, u->login,
-                           "duplicate: line %u already has this login", s->u[idx[0]].line);
+        import_report_add(&s->rep, u->line, IMPORT_ERROR, u->login,
+                          "duplicate: line %u already has this login", s->u[idx[0]].line);
         /* keep pointing at the first occurrence */
         idx[i] = idx[i - 1];
     }
@@ -310,8 +219,8 @@ static int import_existing(cli *c, authdb *h, import_users *s)
         } else {
             u->state = IMPORT_BAD;
             import_user_wipe(u);
-            import_problem_add(&s->rep, u->line, IMPORT_ERROR, u->login,
-                               "exists already (use --replace or --skip-existing)");
+            import_report_add(&s->rep, u->line, IMPORT_ERROR, u->login,
+                              "exists already (use --replace or --skip-existing)");
         }
     }
     rc = CLI_OK;
@@ -367,11 +276,11 @@ static int import_derive(cli *c, authdb *h, import_users *s)
             continue;
         u->state = IMPORT_BAD;
         if (u->kind == IMPORT_HASH && !authdb_is_tempfail(u->rc))
-            import_problem_add(&s->rep, u->line, IMPORT_ERROR, u->login, "%s hash refused: %s",
-                               u->scheme, authdb_strerror(u->rc));
+            import_report_add(&s->rep, u->line, IMPORT_ERROR, u->login, "%s hash refused: %s",
+                              u->scheme, authdb_strerror(u->rc));
         else if (!authdb_is_tempfail(u->rc))
-            import_problem_add(&s->rep, u->line, IMPORT_ERROR, u->login,
-                               "cannot derive secrets: %s", authdb_strerror(u->rc));
+            import_report_add(&s->rep, u->line, IMPORT_ERROR, u->login, "cannot derive secrets: %s",
+                              authdb_strerror(u->rc));
         else if (rc == CLI_OK)
             rc = cli_fail_db(c, u->rc, "%s:%u: %s: cannot derive secrets", s->rep.file, u->line,
                              u->login);
@@ -428,8 +337,8 @@ static int import_commit(cli *c, authdb *h, import_users *s, size_t *written)
         if (w.failed == NULL || w.failed_rc != rc)
             return cli_fail_db(c, rc, "%s: nothing imported", s->rep.file);
         w.failed->state = IMPORT_BAD;
-        import_problem_add(&s->rep, w.failed->line, IMPORT_ERROR, w.failed->login,
-                           "the store refused it: %s", authdb_strerror(rc));
+        import_report_add(&s->rep, w.failed->line, IMPORT_ERROR, w.failed->login,
+                          "the store refused it: %s", authdb_strerror(rc));
         if (s->all_or_nothing)
             return CLI_DATAERR;
     }

@@ -41,9 +41,8 @@ typedef struct import_report {
 
 void import_report_init(import_report *r, const char *file);
 void import_report_free(import_report *r);
-void import_problem_add(import_report *r, unsigned line, enum import_severity sev,
-                        const char *login, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+void import_report_add(import_report *r, unsigned line, enum import_severity sev, const char *login,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Problems in line order: "FILE:LINE: error: LOGIN: text" on standard
  * error, or a "problems" array in the JSON document. */
 void import_report_print(cli *c, import_report *r);

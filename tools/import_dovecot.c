@@ -28,7 +28,7 @@ static void import_dovecot_error(unsigned line, const char *why, void *arg)
 {
     struct import_dovecot *x = arg;
 
-    import_problem_add(&x->s->rep, line, IMPORT_ERROR, NULL, "%s", why);
+    import_report_add(&x->s->rep, line, IMPORT_ERROR, NULL, "%s", why);
 }
 
 static void import_dovecot_entry(const dovecot_pwfile_entry *e, void *arg)
@@ -40,7 +40,7 @@ static void import_dovecot_entry(const dovecot_pwfile_entry *e, void *arg)
     size_t len = e->userlen;
 
     if (len >= sizeof(login) / 2) {
-        import_problem_add(&x->s->rep, e->line, IMPORT_ERROR, NULL, "user name too long");
+        import_report_add(&x->s->rep, e->line, IMPORT_ERROR, NULL, "user name too long");
         return;
     }
     memcpy(login, e->user, len);
@@ -51,29 +51,29 @@ static void import_dovecot_entry(const dovecot_pwfile_entry *e, void *arg)
     }
     authdb_log_escape(login, len, esc, sizeof(esc));
     if (e->flags & DOVECOT_PWFILE_NOPASSWORD) {
-        import_problem_add(&x->s->rep, e->line, IMPORT_ERROR, esc,
-                           "\"nopassword\" (any password accepted) cannot be imported");
+        import_report_add(&x->s->rep, e->line, IMPORT_ERROR, esc,
+                          "\"nopassword\" (any password accepted) cannot be imported");
         return;
     }
     if (e->flags & DOVECOT_PWFILE_NETS) {
-        import_problem_add(&x->s->rep, e->line, IMPORT_ERROR, esc,
-                           "\"allow_nets\" restricts where the user may log in from; authgate "
-                           "cannot, so the login is not imported (drop the field to import it)");
+        import_report_add(&x->s->rep, e->line, IMPORT_ERROR, esc,
+                          "\"allow_nets\" restricts where the user may log in from; authgate "
+                          "cannot, so the login is not imported (drop the field to import it)");
         return;
     }
     if (dovecot_pwfile_secret_get(e, x->default_scheme, &sec, &why) != 0) {
         const char *scheme = e->scheme != NULL ? e->scheme : x->default_scheme;
         size_t slen = e->scheme != NULL ? e->schemelen : strlen(scheme);
-        import_problem_add(&x->s->rep, e->line, IMPORT_ERROR, esc, "{%.*s}: %s",
-                           (int)(slen > 32 ? 32 : slen), scheme, why);
+        import_report_add(&x->s->rep, e->line, IMPORT_ERROR, esc, "{%.*s}: %s",
+                          (int)(slen > 32 ? 32 : slen), scheme, why);
         return;
     }
     if (sec.weak)
-        import_problem_add(&x->s->rep, e->line, IMPORT_WARNING, esc,
-                           "MD5-crypt is a weak hash: set a new password soon");
+        import_report_add(&x->s->rep, e->line, IMPORT_WARNING, esc,
+                          "MD5-crypt is a weak hash: set a new password soon");
     if (e->flags & DOVECOT_PWFILE_NOLOGIN)
-        import_problem_add(&x->s->rep, e->line, IMPORT_WARNING, esc,
-                           "\"nologin\": imported disabled");
+        import_report_add(&x->s->rep, e->line, IMPORT_WARNING, esc,
+                          "\"nologin\": imported disabled");
     if (import_users_add(x->s, e->line, login, len,
                          sec.kind == DOVECOT_PWFILE_HASH ? IMPORT_HASH : IMPORT_CLEARTEXT,
                          sec.value, sec.len, sec.scheme,

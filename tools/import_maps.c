@@ -59,7 +59,7 @@ static void import_maps_error(unsigned line, const char *why, void *arg)
 {
     struct import_maps *m = arg;
 
-    import_problem_add(&m->rep, line, IMPORT_ERROR, NULL, "%s", why);
+    import_report_add(&m->rep, line, IMPORT_ERROR, NULL, "%s", why);
 }
 
 /* Normalize one pattern into out; 0 or -1 (problem recorded). */
@@ -73,10 +73,10 @@ static int import_maps_pattern(struct import_maps *m, unsigned line, const char 
 
     rc = authdb_rule_parse(&m->norm, text, len, &rule, &why);
     if (rc != AUTHDB_OK || rule.kind == AUTHDB_RULE_ANY) {
-        import_problem_add(&m->rep, line, IMPORT_ERROR, NULL, "invalid key \"%s\": %s",
-                           authdb_log_escape(text, len, esc, sizeof(esc)),
-                           rc != AUTHDB_OK ? (why != NULL ? why : authdb_strerror(rc))
-                                           : "not an address or @domain");
+        import_report_add(&m->rep, line, IMPORT_ERROR, NULL, "invalid key \"%s\": %s",
+                          authdb_log_escape(text, len, esc, sizeof(esc)),
+                          rc != AUTHDB_OK ? (why != NULL ? why : authdb_strerror(rc))
+                                          : "not an address or @domain");
         return -1;
     }
     memcpy(out, rule.pattern, sizeof(maps_name));
@@ -98,14 +98,14 @@ static int import_maps_keys(struct import_maps *m, const postfix_map_entry *e, m
     }
     authdb_log_escape(e->key, e->keylen, esc, sizeof(esc));
     if (m->ndomains == 0) {
-        import_problem_add(&m->rep, e->line, IMPORT_ERROR, NULL,
-                           "bare local part \"%s\" applies to the local domains, and the store "
-                           "has none (authgatectl domain add DOMAIN)",
-                           esc);
+        import_report_add(&m->rep, e->line, IMPORT_ERROR, NULL,
+                          "bare local part \"%s\" applies to the local domains, and the store "
+                          "has none (authgatectl domain add DOMAIN)",
+                          esc);
         return -1;
     }
     if (e->keylen > AUTHDB_LOCAL_MAX) {
-        import_problem_add(&m->rep, e->line, IMPORT_ERROR, NULL, "key \"%s\" too long", esc);
+        import_report_add(&m->rep, e->line, IMPORT_ERROR, NULL, "key \"%s\" too long", esc);
         return -1;
     }
     if ((r->patterns = malloc(m->ndomains * sizeof(maps_name))) == NULL)
@@ -134,7 +134,7 @@ static int import_maps_logins(struct import_maps *m, const postfix_map_entry *e,
         rc = authdb_norm_login(&m->norm, item, len, r->logins[r->nlogins], sizeof(maps_name),
                                &outlen, &why);
         if (rc != AUTHDB_OK) {
-            import_problem_add(
+            import_report_add(
                 &m->rep, e->line, IMPORT_ERROR, authdb_log_escape(item, len, esc, sizeof(esc)),
                 "invalid login: %s (entry not imported)", why != NULL ? why : authdb_strerror(rc));
             return -1;
@@ -197,9 +197,9 @@ static int import_maps_dedupe(struct import_maps *m)
             continue;
         }
         if (!r->bad)
-            import_problem_add(&m->rep, r->line, IMPORT_ERROR, NULL,
-                               "duplicate key %s: line %u has it (the first one is kept)", r->key,
-                               m->r[idx[first]].line);
+            import_report_add(&m->rep, r->line, IMPORT_ERROR, NULL,
+                              "duplicate key %s: line %u has it (the first one is kept)", r->key,
+                              m->r[idx[first]].line);
         r->bad = 1;
     }
     free(idx);
@@ -220,8 +220,8 @@ static int import_maps_orphans(cli *c, authdb *h, struct import_maps *m)
             const char *login = m->r[i].logins[k];
             rc = authdb_user_get(h, txn, login, strlen(login), &u);
             if (rc == AUTHDB_NOTFOUND)
-                import_problem_add(&m->rep, m->r[i].line, IMPORT_WARNING, login,
-                                   "no password in the store (yet): its rules wait for it");
+                import_report_add(&m->rep, m->r[i].line, IMPORT_WARNING, login,
+                                  "no password in the store (yet): its rules wait for it");
             else if (rc != AUTHDB_OK) {
                 rc = cli_fail_db(c, rc, "%s: cannot look up", login);
                 goto out;
@@ -322,8 +322,8 @@ static int import_maps_run(cli *c, const cli_args *a)
                 goto out;
             }
             w.failed->bad = 1;
-            import_problem_add(&m.rep, w.failed->line, IMPORT_ERROR, NULL,
-                               "the store refused a rule of this entry: %s", authdb_strerror(rc));
+            import_report_add(&m.rep, w.failed->line, IMPORT_ERROR, NULL,
+                              "the store refused a rule of this entry: %s", authdb_strerror(rc));
             if (all_or_nothing)
                 break;
         }

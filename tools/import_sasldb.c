@@ -56,9 +56,9 @@ static int import_sasldb_record(struct import_sasldb *x, unsigned recno, const D
     nul1 = memchr(key, '\0', k->size);
     nul2 = nul1 != NULL ? memchr(nul1 + 1, '\0', k->size - (size_t)(nul1 + 1 - key)) : NULL;
     if (nul2 == NULL) {
-        import_problem_add(&x->s->rep, recno, IMPORT_ERROR, NULL,
-                           "key is not user\\0realm\\0property: \"%s\"",
-                           authdb_log_escape(key, k->size, esc, sizeof(esc)));
+        import_report_add(&x->s->rep, recno, IMPORT_ERROR, NULL,
+                          "key is not user\\0realm\\0property: \"%s\"",
+                          authdb_log_escape(key, k->size, esc, sizeof(esc)));
         return 0;
     }
     user = key;
@@ -68,7 +68,7 @@ static int import_sasldb_record(struct import_sasldb *x, unsigned recno, const D
     prop = nul2 + 1;
     plen = k->size - (size_t)(prop - key);
     if (ulen + 1 + rlen >= sizeof(login) || ulen == 0) {
-        import_problem_add(&x->s->rep, recno, IMPORT_ERROR, NULL, "user name empty or too long");
+        import_report_add(&x->s->rep, recno, IMPORT_ERROR, NULL, "user name empty or too long");
         return 0;
     }
     memcpy(login, user, ulen);
@@ -81,16 +81,16 @@ static int import_sasldb_record(struct import_sasldb *x, unsigned recno, const D
             x->host_hint = 1;
     }
     if (plen != strlen(SASLDB_PROP) || memcmp(prop, SASLDB_PROP, plen) != 0) {
-        import_problem_add(&x->s->rep, recno, IMPORT_WARNING,
-                           authdb_log_escape(login, strlen(login), esc, sizeof(esc)),
-                           "property %.*s ignored (only userPassword is imported)",
-                           (int)(plen < 64 ? plen : 64), prop);
+        import_report_add(&x->s->rep, recno, IMPORT_WARNING,
+                          authdb_log_escape(login, strlen(login), esc, sizeof(esc)),
+                          "property %.*s ignored (only userPassword is imported)",
+                          (int)(plen < 64 ? plen : 64), prop);
         return 0;
     }
     if (v->size == 0 || v->size > AUTHDB_PASSWORD_MAX || memchr(v->data, '\0', v->size) != NULL) {
-        import_problem_add(&x->s->rep, recno, IMPORT_ERROR,
-                           authdb_log_escape(login, strlen(login), esc, sizeof(esc)),
-                           "userPassword is empty, longer than 1024 octets or holds a NUL byte");
+        import_report_add(&x->s->rep, recno, IMPORT_ERROR,
+                          authdb_log_escape(login, strlen(login), esc, sizeof(esc)),
+                          "userPassword is empty, longer than 1024 octets or holds a NUL byte");
         return 0;
     }
     return import_users_add(x->s, recno, login, strlen(login), IMPORT_CLEARTEXT, v->data, v->size,
