@@ -77,7 +77,8 @@ static int import_problem_cmp(const void *a, const void *b)
 
 void import_report_print(cli *c, import_report *r)
 {
-    qsort(r->p, r->n, sizeof(r->p[0]), import_problem_cmp);
+    if (r->n > 1)
+        qsort(r->p, r->n, sizeof(r->p[0]), import_problem_cmp);
     if (c->json) {
         json_key(&c->j, "problems");
         json_array_begin(&c->j);
