@@ -24,6 +24,7 @@ static const cli_opt settings_init_opts[] = {
     {"self-send", "yes|no", "an address login may send as itself (default yes)"},
     {"secrets-group", "GROUP", "group that may read secrets/ (default: the configuration's)"},
     {"policy-group", "GROUP", "group that may read policy/ (default: the configuration's)"},
+    {"map-size", "MIB", "initial map size of each environment in MiB (default 64; grows)"},
     {NULL, NULL, NULL},
 };
 #define SETTINGS_NKEYS 7 /* the first options above are settings */
@@ -61,11 +62,15 @@ static int settings_init(cli *c, const cli_args *a)
     char keys[SETTINGS_NKEYS][64], values[SETTINGS_NKEYS][AUTHDB_SETTING_MAX + 1];
     const char *pairs[2 * SETTINGS_NKEYS + 1];
     authdb_create_opts opts;
+    unsigned long mib;
     char why[512];
     size_t np = 0;
     int rc;
 
     memset(&opts, 0, sizeof(opts));
+    if ((rc = cli_opt_uint(c, a, "map-size", 1, 65536, 0, &mib)) != CLI_OK)
+        return rc;
+    opts.mapsize = (size_t)mib << 20;
     for (int k = 0; k < SETTINGS_NKEYS; k++) {
         const char *v = cli_arg(a, settings_init_opts[k].name), *reason = NULL;
         if (v == NULL)
@@ -209,7 +214,8 @@ const cli_cmd settings_cmds[] = {
      "Create an empty store in the store directory (--store, or \"store\" in authgate.conf):\n"
      "secrets/ readable by the secrets group, policy/ by the policy group, files 0640\n"
      "and lock files 0660 whatever the umask.  Settings given here are stored at once;\n"
-     "see \"authgatectl settings show\" for what each means.",
+     "see \"authgatectl settings show\" for what each means.  The maps grow by\n"
+     "themselves when full (--map-size only sets where they start).",
      settings_init_opts, 0, 0,
      "  0 store created\n  3 a group does not exist\n  4 a store exists there\n"
      "  5 a setting value is invalid\n" CLI_EXITS_COMMON,

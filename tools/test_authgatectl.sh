@@ -484,6 +484,14 @@ EOF
     jqis '.committed,.imported' $'false\n0'
     run 3 user show alice@example.com
     run 3 import dovecot "$T/no-such-file"
+    # a map too small for the import: authdb_write grows it and runs the
+    # transaction again; nothing is counted or written twice
+    new_store d --map-size 1
+    h512=${h512#\{SHA512-CRYPT\}}
+    for i in $(seq 1 20000); do echo "u$i@example.com:{SHA512-CRYPT}$h512"; done >"$T/many"
+    run 0 --json import dovecot "$T/many" && jqis '.imported,.from_hash' $'20000\n20000'
+    run 0 --json stats && jqis '.stats.users,(.stats.secrets_map_size > 1048576)' $'20000\ntrue'
+    run 0 --stdin pw-alice verify u19999@example.com --password-stdin
 }
 
 t_maps() {
