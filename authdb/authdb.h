@@ -101,7 +101,8 @@ int authdb_is_tempfail(int code);
  * local parts are NFC-normalized and case-folded).
  * Subaddress: with strip_subaddress and a delimiter set, everything from the
  * first delimiter in the local part is removed ("a+tag" -> "a"); a local part
- * that starts with a delimiter is left alone.
+ * that starts with a delimiter, or whose stripped form would end in a dot,
+ * is left alone.
  * Logins are a bare local part ("alice") or an address ("alice@example.com");
  * subaddresses are never stripped from logins.
  */

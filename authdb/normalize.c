@@ -83,7 +83,13 @@ static int has_non_ascii(const char *s, size_t len)
 static int text_ok(const char *s, size_t len, const char **why)
 {
     const uint8_t *p = (const uint8_t *)s, *end = p + len;
+    size_t i;
 
+    for (i = 0; i < len; i++) /* the common case: ASCII */
+        if (p[i] < 0x20 || p[i] >= 0x7f)
+            break;
+    if (i == len)
+        return AUTHDB_OK;
     if (u8_check(p, len) != NULL)
         return set_why(why, "not valid UTF-8");
     while (p < end) {
@@ -390,8 +396,8 @@ int norm_strip_subaddress(const authdb_norm *n, char *addr, size_t *len)
     for (cut = 1; cut < at; cut++)
         if (strchr(n->subaddress_delims, addr[cut]) != NULL)
             break;
-    if (cut >= at)
-        return AUTHDB_OK;
+    if (cut >= at || addr[cut - 1] == '.')
+        return AUTHDB_OK; /* "a.+tag" would leave "a.", not a dot-atom */
     memmove(addr + cut, addr + at, *len - at + 1);
     *len -= at - cut;
     return AUTHDB_OK;

@@ -8,7 +8,7 @@
  * secret_header.
  *
  * Record (value of secrets/users, little-endian), version 1:
- *   u8 version, u8 flags, u8 mechs_override, u8 reserved,
+ *   u8 version, u8 flags, u8 mechs_override, u8 entry count,
  *   i64 created, i64 changed,
  *   then entries: u8 kind, u16 length, value.
  * DIGEST-MD5 entries hold u8 realm length, realm, 16-octet H(A1).
@@ -109,9 +109,11 @@ void authdb_mechs_format(unsigned mask, char *out, size_t outsz)
 
 static authdb_secrets *sec_new(size_t cap)
 {
-    authdb_secrets *s = calloc(1, sizeof(*s) + cap);
-    if (s != NULL)
+    authdb_secrets *s = malloc(sizeof(*s) + cap);
+    if (s != NULL) {
+        memset(s, 0, sizeof(*s));
         s->cap = cap;
+    }
     return s;
 }
 
@@ -134,7 +136,7 @@ void authdb_secrets_free(authdb_secrets *s)
 {
     if (s == NULL)
         return;
-    explicit_bzero(s, sizeof(*s) + s->cap);
+    explicit_bzero(s, sizeof(*s) + s->used);
     free(s);
 }
 
@@ -280,7 +282,7 @@ int secret_encode(const authdb_secrets *s, unsigned flags, unsigned mechs, int64
     b[0] = RECORD_VERSION;
     b[1] = (unsigned char)flags;
     b[2] = (unsigned char)mechs;
-    b[3] = 0;
+    b[3] = 0; /* entry count, set below */
     put_i64(b + 4, created);
     put_i64(b + 12, changed);
     o = REC_HEADER;
@@ -304,6 +306,7 @@ int secret_encode(const authdb_secrets *s, unsigned flags, unsigned mechs, int64
         }
         memcpy(b + o, s->data + s->v[k].off, s->v[k].len);
         o += s->v[k].len;
+        b[3]++;
     }
     *out = b;
     *outlen = o;
@@ -389,6 +392,8 @@ int secret_decode(const void *data, size_t len, authdb_secrets **out)
     }
     if (rc == AUTHDB_OK && !(s->kinds & (1u << AUTHDB_SECRET_HASH)))
         rc = AUTHDB_ECORRUPT; /* every login has a hash */
+    if (rc == AUTHDB_OK && (unsigned)__builtin_popcount(s->kinds) != b[3])
+        rc = AUTHDB_ECORRUPT; /* entries missing: a cut record */
     if (rc != AUTHDB_OK) {
         authdb_secrets_free(s);
         return rc;

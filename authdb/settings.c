@@ -346,18 +346,23 @@ int settings_put_defaults(MDB_txn *t, struct store_env *e, int which, const char
     return store_meta_put(t, e, "dummy_hash", dummy, strlen(dummy));
 }
 
+/* On every lookup's path: kept to one meta get per environment. */
 int settings_read_norm(authdb_txn *txn, authdb_norm *out)
 {
     char v[AUTHDB_SETTING_MAX + 1];
     MDB_txn *t;
     struct store_env *e;
-    int rc;
+    MDB_val mv;
+    int rc = AUTHDB_ENOENV;
 
     authdb_norm_defaults(out);
-    rc = setting_read(txn, setting_find("local_part_case"), v, sizeof(v));
-    if (rc != AUTHDB_OK)
+    for (int i = 0; i < ENV_COUNT && rc == AUTHDB_ENOENV; i++)
+        if (store_txn_env(txn, i, &t, &e) == AUTHDB_OK)
+            rc = store_meta_get(t, e, "s:local_part_case", &mv);
+    if (rc == AUTHDB_OK)
+        out->case_sensitive = mv.mv_size == 9 && memcmp(mv.mv_data, "sensitive", 9) == 0;
+    else if (rc != AUTHDB_NOTFOUND)
         return rc;
-    out->case_sensitive = strcmp(v, "sensitive") == 0;
     if (store_txn_env(txn, ENV_POLICY, &t, &e) == AUTHDB_OK) {
         rc = meta_setting(t, e, setting_find("subaddress_delimiter"), v, sizeof(v));
         if (rc != AUTHDB_OK)

@@ -506,8 +506,6 @@ static int store_grow(struct store_envset *es, int which)
     pthread_rwlock_wrlock(&es->resize);
     mdb_env_info(es->e[which].env, &info);
     size = info.me_mapsize * 2;
-    if (size < STORE_MAPSIZE_MIN)
-        size = STORE_MAPSIZE_MIN;
     rc = info.me_mapsize >= STORE_MAPSIZE_MAX ? MDB_MAP_FULL
                                               : mdb_env_set_mapsize(es->e[which].env, size);
     pthread_rwlock_unlock(&es->resize);

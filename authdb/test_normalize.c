@@ -45,6 +45,7 @@ static const struct ncase cases[] = {
     {LOGIN, 0, "bob+lists@example.org", AUTHDB_OK, "bob+lists@example.org"},
     {ADDR_STRIP, 0, "+bob@example.org", AUTHDB_OK, "+bob@example.org"},
     {ADDR_STRIP, 0, "bob+a+b@example.org", AUTHDB_OK, "bob@example.org"},
+    {ADDR_STRIP, 0, "bob.+x@example.org", AUTHDB_OK, "bob.+x@example.org"},
     /* quoted local parts */
     {ADDR, 0, "\"john\"@example.org", AUTHDB_OK, "john@example.org"},
     {ADDR, 0, "\"John.Doe\"@example.org", AUTHDB_OK, "john.doe@example.org"},

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,6 +108,76 @@ static void test_newer_schema(void **state)
     /* the other env still opens */
     assert_int_equal(authdb_open(dir, AUTHDB_SECRETS, &h, why, sizeof(why)), AUTHDB_OK);
     authdb_close(h);
+}
+
+/* Group ownership whatever the umask; a reader needs only the group: a
+ * process in the secrets group (and not the owner) reads secrets, a process
+ * in neither group opens nothing (the milter's user must not read secrets).
+ * Needs root to change groups and users: skipped otherwise. */
+static int open_as(const char *dir, unsigned flags, gid_t gid)
+{
+    pid_t pid = fork();
+    int st;
+
+    if (pid == 0) {
+        authdb *h;
+        char why[AUTHDB_WHY_MAX];
+        int rc;
+        if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(65534) != 0)
+            _exit(100);
+        rc = authdb_open(dir, flags, &h, why, sizeof(why));
+        if (rc != AUTHDB_OK && getenv("TU_DEBUG") != NULL)
+            fprintf(stderr, "open_as: %s\n", why);
+        if (rc == AUTHDB_OK) {
+            if (flags & AUTHDB_SECRETS)
+                rc = authdb_verify_password(h, "henry", 5, "pw", 2);
+            authdb_close(h);
+        }
+        _exit(rc == AUTHDB_OK ? 0 : rc == AUTHDB_EPERM ? 13 : 1);
+    }
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_groups_and_access(void **state)
+{
+    (void)state;
+    char dir[256], p[512];
+    struct group *g;
+    gid_t sec_gid, pol_gid; /* getgrnam's result is overwritten by the next call */
+    authdb *h;
+    mode_t old;
+
+    if (getuid() != 0 || (g = getgrnam("mail")) == NULL)
+        skip();
+    sec_gid = g->gr_gid;
+    if ((g = getgrnam("daemon")) == NULL)
+        skip();
+    pol_gid = g->gr_gid;
+    tu_tmpdir(dir, sizeof(dir));
+    chmod(dir, 0755);
+    strcat(dir, "/store");
+    authdb_create_opts o = {sec_gid, pol_gid, 0, NULL};
+    old = umask(077);
+    assert_int_equal(authdb_create(dir, &o, NULL, 0), AUTHDB_OK);
+    umask(old);
+    snprintf(p, sizeof(p), "%s/secrets/lock.mdb", dir);
+    assert_int_equal(tu_mode(p), 0660);
+    assert_int_equal(tu_gid(p), (int)sec_gid);
+    snprintf(p, sizeof(p), "%s/secrets", dir);
+    assert_int_equal(tu_gid(p), (int)sec_gid);
+    snprintf(p, sizeof(p), "%s/policy/data.mdb", dir);
+    assert_int_equal(tu_gid(p), (int)pol_gid);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_add_user(h, "henry", "pw", AUTHDB_PUT_CREATE), AUTHDB_OK);
+    authdb_close(h);
+    /* nobody + secrets group: reads secrets, cannot write, cannot read policy */
+    assert_int_equal(open_as(dir, AUTHDB_SECRETS, sec_gid), 0);
+    assert_int_equal(open_as(dir, AUTHDB_SECRETS | AUTHDB_WRITE, sec_gid), 13);
+    assert_int_equal(open_as(dir, AUTHDB_POLICY, sec_gid), 13);
+    /* nobody + policy group (the milter): policy yes, secrets never */
+    assert_int_equal(open_as(dir, AUTHDB_POLICY, pol_gid), 0);
+    assert_int_equal(open_as(dir, AUTHDB_SECRETS, pol_gid), 13);
 }
 
 /* ------------------------------------------------------------------ users */
@@ -542,7 +613,7 @@ int main(void)
         cmocka_unit_test(test_imported_hash),        cmocka_unit_test(test_sender_rules),
         cmocka_unit_test(test_domains_and_settings), cmocka_unit_test(test_map_growth),
         cmocka_unit_test(test_corrupt_record),       cmocka_unit_test(test_backup_and_check),
-        cmocka_unit_test(test_fork_reader),
+        cmocka_unit_test(test_fork_reader),          cmocka_unit_test(test_groups_and_access),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tu_cleanup();

@@ -69,6 +69,14 @@ int tu_mode(const char *path)
     return (int)(st.st_mode & 07777);
 }
 
+int tu_gid(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        fail_msg("stat %s failed", path);
+    return (int)st.st_gid;
+}
+
 int tu_count_entries(const char *dir)
 {
     DIR *d = opendir(dir);

@@ -19,6 +19,7 @@ void tu_new_store(char *buf, size_t sz, const char *const *settings);
 void tu_cleanup(void);
 
 int tu_mode(const char *path);
+int tu_gid(const char *path);
 int tu_count_entries(const char *dir);
 
 /* Raw LMDB writes behind authdb's back (corruption, foreign data). */
