@@ -183,7 +183,7 @@ static int import_dedupe(import_users *s)
         u->state = IMPORT_BAD;
         import_user_wipe(u);
         import_report_add(&s->rep, u->line, IMPORT_ERROR, u->login,
-                          "duplicate: line %u already has this login", s->u[idx[0]].line);
+                          "duplicate: line %u already has this login", prev->line);
         /* keep pointing at the first occurrence */
         idx[i] = idx[i - 1];
     }

@@ -244,6 +244,14 @@ t_user() {
             script -qec "$A user add tty2@example.com" /dev/null >"$T/tty.out" 2>&1
         has "$T/tty.out" "do not match"
         run 3 user show tty2@example.com
+        # ^C at the prompt: exit 130, echo back on, nothing created
+        (sleep 1; printf 'abc\003'; sleep 2) |
+            script -qec "$A user add int@example.com; echo rc=\$?; stty -a" /dev/null \
+                >"$T/tty.out" 2>&1
+        has "$T/tty.out" "rc=130"
+        CHECKS=$((CHECKS + 1))
+        grep -qE '(^| )echo( |$)' "$T/tty.out" || fail "echo not restored: $(cat "$T/tty.out")"
+        run 3 user show int@example.com
     fi
     run 0 --json user show alice@example.com
     jqis '.user.login,.user.disabled,.user.hash_scheme' $'alice@example.com\nfalse\nyescrypt'
@@ -452,7 +460,7 @@ EOF
     jqis '.problems[]|select(.line==6)|.message|test("SSHA512")' true
     jqis '.problems[]|select(.line==8)|.message|test("allow_nets")' true
     jqis '.problems[]|select(.line==9)|.message|test("DES")' true
-    jqis '.problems[]|select(.line==10)|.message|test("duplicate")' true
+    jqis '.problems[]|select(.line==10)|.message' "duplicate: line 4 already has this login"
     for u in alice bob carol; do
         run 0 --stdin "pw-$u" verify "$u@example.com" --password-stdin
     done
