@@ -23,6 +23,7 @@ static const cli_opt cli_global_opts[] = {
     {"store", "DIR", "store directory (overrides the configuration's \"store\")"},
     {"json", NULL, "machine-readable output: one JSON object on standard output"},
     {"help", NULL, "print help and exit"},
+    {"version", NULL, "print the version and exit"},
     {NULL, NULL, NULL},
 };
 

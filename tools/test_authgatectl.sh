@@ -108,7 +108,8 @@ mode_of() { stat -c %a "$1"; }
 t_cli() {
     export AUTHGATE_CONFIG=$T/none.conf
     run 2 && has "$ERR" "usage: authgatectl"
-    run 0 --help && has "$OUT" "commands:"
+    run 0 --help && has "$OUT" "commands:" && has "$OUT" "130 interrupted" &&
+        has "$OUT" "--version"
     for cmd in "init" "settings show" "settings set" "user add" "user passwd" "user del" \
         "user disable" "user enable" "user mechanisms" "user list" "user show" "verify" \
         "sender allow" "sender deny" "sender del" "sender list" "sender test" "domain add" \
