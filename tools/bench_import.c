@@ -21,6 +21,9 @@
  *      so that both see the same load from other processes; the median
  *      ratio is printed.  (On a shared machine the single-thread rate of
  *      step 1 drifts with the load during a long import; the pairs do not.)
+ * Every import also prints its CPU time (wait4): CPU per user does not
+ * depend on other load, so "CPU per user" compares the parallel import with
+ * a bare single-thread derivation and projects the idle-machine speed-up.
  * Prints each figure beside its baseline and target.
  */
 #include <crypt.h>
@@ -32,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,8 +76,9 @@ static const char *bench_load(char *buf, size_t sz)
 
 /* Run authgatectl with args (NULL-terminated), output to /dev/null.
  * Returns its exit status, or -1. */
-static int bench_run(const struct bench_opts *o, const char *store, char *const *args)
+static int bench_run(const struct bench_opts *o, const char *store, char *const *args, double *cpu)
 {
+    struct rusage ru;
     char *argv[16];
     int n = 0, status;
     pid_t pid;
@@ -93,14 +98,28 @@ static int bench_run(const struct bench_opts *o, const char *store, char *const 
         execv(argv[0], argv);
         _exit(127);
     }
-    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+    if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status))
         return -1;
+    if (cpu != NULL)
+        *cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+               ru.ru_stime.tv_usec / 1e6;
     return WEXITSTATUS(status);
 }
 
-/* Single-thread derivation rate with the store's settings, over ~2 s. */
-static double bench_derive_rate(const char *store, char *params_text, size_t textsz)
+static double bench_thread_cpu(void)
 {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Single-thread derivation rate (users per wall second); *cpu_per_user
+ * gets the CPU seconds one derivation takes. */
+static double bench_derive_rate(const char *store, char *params_text, size_t textsz,
+                                double *cpu_per_user)
+{
+    double c0;
     authdb_derive_params p;
     authdb *h = NULL;
     char why[256], mechs[128];
@@ -118,6 +137,7 @@ static double bench_derive_rate(const char *store, char *params_text, size_t tex
     snprintf(params_text, textsz, "%s hash + %s, %u iterations", p.password_hash, mechs,
              p.scram_iterations);
     t0 = bench_now();
+    c0 = bench_thread_cpu();
     do {
         char login[64], pw[32];
         authdb_secrets *s = NULL;
@@ -131,6 +151,7 @@ static double bench_derive_rate(const char *store, char *params_text, size_t tex
         n++;
         t = bench_now() - t0;
     } while (t < 2.0 || n < 20);
+    *cpu_per_user = (bench_thread_cpu() - c0) / n;
     return n / t;
 }
 
@@ -292,8 +313,9 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 
 /* Time one import into a fresh store; users/s or 0 on failure. */
 static double bench_import(const struct bench_opts *o, const char *dir, const char *name,
-                           char *const *args, unsigned users)
+                           char *const *args, unsigned users, double *cpu_per_user)
 {
+    double cpu = 0;
     char store[PATH_MAX];
     char *init[] = {(char *)"init", (char *)"--secrets-group",
                     (char *)"root", (char *)"--policy-group",
@@ -302,18 +324,21 @@ static double bench_import(const struct bench_opts *o, const char *dir, const ch
     int rc;
 
     snprintf(store, sizeof(store), "%s/%s", dir, name);
-    if (bench_run(o, store, init) != 0) {
+    if (bench_run(o, store, init, NULL) != 0) {
         fprintf(stderr, "bench-import: authgatectl init %s failed\n", store);
         return 0;
     }
     t0 = bench_now();
-    rc = bench_run(o, store, args);
+    rc = bench_run(o, store, args, &cpu);
     t = bench_now() - t0;
     if (rc != 0) {
         fprintf(stderr, "bench-import: authgatectl %s %s: exit %d\n", args[0], args[1], rc);
         return 0;
     }
-    printf("  %-36s %7u users in %7.2f s\n", name, users, t);
+    printf("  %-36s %7u users in %7.2f s, CPU %7.2f s (%.2f ms/user, %.2f CPUs busy)\n", name,
+           users, t, cpu, 1000 * cpu / users, cpu / t);
+    if (cpu_per_user != NULL)
+        *cpu_per_user = cpu / users;
     return users / t;
 }
 
@@ -338,11 +363,11 @@ static double bench_pairs(const struct bench_opts *o, const char *dir, char *sas
         snprintf(name1, sizeof(name1), "pair %u: --jobs 1", i + 1);
         snprintf(nameall, sizeof(nameall), "pair %u: all CPUs", i + 1);
         if (i % 2 == 0) {
-            r1 = bench_import(o, dir, name1, one, o->pair_users);
-            rall = bench_import(o, dir, nameall, all, o->pair_users);
+            r1 = bench_import(o, dir, name1, one, o->pair_users, NULL);
+            rall = bench_import(o, dir, nameall, all, o->pair_users, NULL);
         } else {
-            rall = bench_import(o, dir, nameall, all, o->pair_users);
-            r1 = bench_import(o, dir, name1, one, o->pair_users);
+            rall = bench_import(o, dir, nameall, all, o->pair_users, NULL);
+            r1 = bench_import(o, dir, name1, one, o->pair_users, NULL);
         }
         if (r1 <= 0 || rall <= 0)
             return 0;
@@ -360,6 +385,7 @@ int main(int argc, char **argv)
     char pairdb[PATH_MAX];
     char ncpu[16], load[64];
     double single, after, all, hash_rate, clear_rate, speedup = 0;
+    double cpu_single = 0, cpu_after = 0, cpu_import = 0;
     int rc = 1;
 
     memset(&o, 0, sizeof(o));
@@ -390,8 +416,8 @@ int main(int argc, char **argv)
                         (char *)"root", NULL};
 
         snprintf(store0, sizeof(store0), "%s/baseline", dir);
-        if (bench_run(&o, store0, init) != 0 ||
-            (single = bench_derive_rate(store0, params, sizeof(params))) <= 0) {
+        if (bench_run(&o, store0, init, NULL) != 0 ||
+            (single = bench_derive_rate(store0, params, sizeof(params), &cpu_single)) <= 0) {
             fprintf(stderr, "bench-import: no baseline\n");
             goto out;
         }
@@ -401,14 +427,15 @@ int main(int argc, char **argv)
                "CPUs allow)\n",
                ncpu, all, all / single);
         if ((hash_rate = bench_import(&o, dir, "import dovecot (SHA512-CRYPT)", hash_args,
-                                      o.hash_users)) <= 0)
+                                      o.hash_users, NULL)) <= 0)
             goto out;
         if ((clear_rate = bench_import(&o, dir, "import sasldb (cleartext)", clear_args,
-                                       o.cleartext_users)) <= 0)
+                                       o.cleartext_users, &cpu_import)) <= 0)
             goto out;
         /* Other work on the machine shifts both figures: measure the
          * baseline again right after and compare with the mean. */
-        after = bench_derive_rate(store0, params, sizeof(params));
+        after = bench_derive_rate(store0, params, sizeof(params), &cpu_after);
+        cpu_single = (cpu_single + cpu_after) / 2;
         printf("  single-thread authdb_secrets_derive again: %.1f users/s\n", after);
         single = (single + after) / 2;
         if (o.pairs > 0) {
@@ -424,6 +451,13 @@ int main(int argc, char **argv)
     printf("  cleartext import: %9.1f users/s  = %.2fx the single-thread derive rate %.1f/s (mean) "
            "(target >= 1.8x on 2 CPUs) %s\n",
            clear_rate, clear_rate / single, single, clear_rate / single >= 1.8 ? "met" : "MISSED");
+    /* CPU time per user does not depend on how busy the machine is: with
+     * every CPU to itself the import would run at ncpu x the single-thread
+     * rate, times the CPU it spends per user beyond a bare derivation. */
+    printf("  CPU per user: %.2f ms single-thread derive, %.2f ms in the parallel import: on "
+           "an idle machine %.2fx the single-thread rate (projection)\n",
+           1000 * cpu_single, 1000 * cpu_import,
+           sysconf(_SC_NPROCESSORS_ONLN) * cpu_single / cpu_import);
     if (o.pairs > 0)
         printf("  cleartext import, all CPUs vs --jobs 1: median %.2fx over %u interleaved "
                "pairs of %u users (target >= 1.8x on 2 CPUs) %s\n",
