@@ -42,10 +42,10 @@ extern "C" {
  * Limits.  Inputs beyond them are refused with AUTHDB_ETOOLONG, never
  * truncated.
  */
-#define AUTHDB_LOCAL_MAX    64   /* octets of a local part */
-#define AUTHDB_DOMAIN_MAX   253  /* octets of a domain, A-label form */
-#define AUTHDB_LOGIN_MAX    320  /* octets of a normalized login or address */
-#define AUTHDB_PASSWORD_MAX 1024 /* octets of a cleartext password */
+#define AUTHDB_LOCAL_MAX    64  /* octets of a local part */
+#define AUTHDB_DOMAIN_MAX   253 /* octets of a domain, A-label form */
+#define AUTHDB_LOGIN_MAX    320 /* octets of a normalized login or address */
+#define AUTHDB_PASSWORD_MAX 511 /* octets of a cleartext password (libxcrypt: < 512) */
 #define AUTHDB_PATTERN_MAX  AUTHDB_LOGIN_MAX
 #define AUTHDB_RULES_MAX    1000 /* send-as rules per login */
 #define AUTHDB_REALM_MAX    255  /* octets of a DIGEST-MD5 realm */
@@ -297,6 +297,11 @@ typedef struct authdb_derive_params {
 } authdb_derive_params;
 
 int authdb_derive_params_get(authdb *h, authdb_txn *txn, authdb_derive_params *out);
+
+/* The store's parameters with a login's own mechanisms override applied
+ * (an unknown login gets the store's). */
+int authdb_derive_params_for(authdb *h, authdb_txn *txn, const char *login, size_t len,
+                             authdb_derive_params *out);
 
 /* Derive every secret p asks for from a cleartext password, for the
  * normalized login (DIGEST-MD5 hashes the login as given).  Pure: no store

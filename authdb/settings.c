@@ -3,7 +3,8 @@
  *
  * Interface: authdb_setting_info_at, authdb_setting_info_find,
  * authdb_setting_check, authdb_setting_get, authdb_setting_set,
- * authdb_norm_get, authdb_derive_params_get; private settings_read_norm,
+ * authdb_norm_get, authdb_derive_params_get, authdb_derive_params_for; private
+ * settings_read_norm,
  * settings_put_defaults.
  *
  * Settings live in the meta DB of their environment under "s:<key>";
@@ -293,6 +294,8 @@ int authdb_setting_set(authdb_txn *txn, const char *key, const char *value, cons
         }
     }
     snprintf(mk, sizeof(mk), "s:%s", key);
+    txn->norm_ok = 0;
+    txn->self_send = -1;
     for (int i = 0; i < ENV_COUNT; i++) {
         if (!(s->info.envs & (1u << i)))
             continue;
@@ -355,6 +358,10 @@ int settings_read_norm(authdb_txn *txn, authdb_norm *out)
     MDB_val mv;
     int rc = AUTHDB_ENOENV;
 
+    if (txn->norm_ok) {
+        *out = txn->norm;
+        return AUTHDB_OK;
+    }
     authdb_norm_defaults(out);
     for (int i = 0; i < ENV_COUNT && rc == AUTHDB_ENOENV; i++)
         if (store_txn_env(txn, i, &t, &e) == AUTHDB_OK)
@@ -369,6 +376,8 @@ int settings_read_norm(authdb_txn *txn, authdb_norm *out)
             return rc;
         snprintf(out->subaddress_delims, sizeof(out->subaddress_delims), "%.8s", v);
     }
+    txn->norm = *out;
+    txn->norm_ok = 1;
     return AUTHDB_OK;
 }
 
@@ -412,4 +421,18 @@ int authdb_derive_params_get(authdb *h, authdb_txn *txn, authdb_derive_params *o
     if (own)
         authdb_txn_end(use);
     return rc;
+}
+
+int authdb_derive_params_for(authdb *h, authdb_txn *txn, const char *login, size_t len,
+                             authdb_derive_params *out)
+{
+    authdb_user u;
+    int rc = authdb_derive_params_get(h, txn, out);
+
+    if (rc != AUTHDB_OK)
+        return rc;
+    rc = authdb_user_get(h, txn, login, len, &u);
+    if (rc == AUTHDB_OK && u.mechs_override != 0)
+        out->mechs = u.mechs_override;
+    return rc == AUTHDB_NOTFOUND ? AUTHDB_OK : rc;
 }

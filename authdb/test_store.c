@@ -143,8 +143,8 @@ static void test_groups_and_access(void **state)
 {
     (void)state;
     char dir[256], p[512];
-    struct group *g;
-    gid_t sec_gid, pol_gid; /* getgrnam's result is overwritten by the next call */
+    struct group *g = NULL;
+    gid_t sec_gid = 0, pol_gid = 0; /* getgrnam's result is overwritten by the next call */
     authdb *h;
     mode_t old;
 
@@ -440,6 +440,15 @@ static void test_domains_and_settings(void **state)
     assert_int_equal(p.scram_iterations, 8192);
     assert_int_equal(p.mechs, AUTHDB_MECH_SCRAM_SHA256 | AUTHDB_MECH_SCRAM_SHA1);
     assert_string_equal(p.password_hash, "yescrypt");
+    /* a login's own override */
+    assert_int_equal(tu_add_user(h, "ovr", "pw", AUTHDB_PUT_CREATE), AUTHDB_OK);
+    assert_int_equal(tu_set_mechs(h, "ovr", AUTHDB_MECH_CRAM_MD5), AUTHDB_OK);
+    assert_int_equal(authdb_derive_params_for(h, NULL, "ovr", 3, &p), AUTHDB_OK);
+    assert_int_equal(p.mechs, AUTHDB_MECH_CRAM_MD5);
+    assert_int_equal(p.scram_iterations, 8192);
+    assert_int_equal(authdb_derive_params_for(h, NULL, "nosuch", 6, &p), AUTHDB_OK);
+    assert_int_equal(p.mechs, AUTHDB_MECH_SCRAM_SHA256 | AUTHDB_MECH_SCRAM_SHA1);
+    assert_int_equal(tu_del_user(h, "ovr"), AUTHDB_OK);
     /* local_part_case: allowed while empty, in both envs; refused once used */
     assert_int_equal(tu_setting(h, "local_part_case", "sensitive"), AUTHDB_OK);
     authdb_norm n;

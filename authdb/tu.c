@@ -171,6 +171,18 @@ int tu_set_flags(authdb *h, const char *login, unsigned set, unsigned clear)
     return authdb_write(h, op_flags, &o);
 }
 
+static int op_mechs(authdb_txn *txn, void *arg)
+{
+    struct tu_op *o = arg;
+    return authdb_user_set_mechs(txn, o->login, (size_t)-1, o->set);
+}
+
+int tu_set_mechs(authdb *h, const char *login, unsigned mechs)
+{
+    struct tu_op o = {.login = login, .set = mechs};
+    return authdb_write(h, op_mechs, &o);
+}
+
 static int op_del(authdb_txn *txn, void *arg)
 {
     struct tu_op *o = arg;

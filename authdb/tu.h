@@ -31,6 +31,7 @@ int tu_add_user(authdb *h, const char *login, const char *password, int mode);
 int tu_put(authdb *h, const char *login, const authdb_secrets *s, int mode);
 int tu_set_flags(authdb *h, const char *login, unsigned set, unsigned clear);
 int tu_del_user(authdb *h, const char *login);
+int tu_set_mechs(authdb *h, const char *login, unsigned mechs);
 int tu_setting(authdb *h, const char *key, const char *value);
 int tu_domain(authdb *h, const char *domain, int add);
 
