@@ -327,8 +327,10 @@ int cli_password(cli *c, const cli_args *a, int confirm, pwbuf **out)
             return cli_fail(c, CLI_USAGE, "%s", pwinput_strerror(rc));
         if (rc == PWINPUT_EIO)
             return cli_fail(c, CLI_DATAERR, "%s: %s", pwinput_strerror(rc), strerror(errno));
-        return cli_fail(c, CLI_DATAERR, "%s%s", pwinput_strerror(rc),
-                        rc == PWINPUT_TOOLONG ? " (limit 1024 octets)" : "");
+        if (rc == PWINPUT_TOOLONG)
+            return cli_fail(c, CLI_DATAERR, "%s (limit %d octets)", pwinput_strerror(rc),
+                            AUTHDB_PASSWORD_MAX);
+        return cli_fail(c, CLI_DATAERR, "%s", pwinput_strerror(rc));
     }
     *out = b;
     return CLI_OK;

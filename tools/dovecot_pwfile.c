@@ -22,6 +22,9 @@
 
 #include "authdb.h"
 
+#define DOVECOT_PWFILE_STR_(x) #x
+#define DOVECOT_PWFILE_STR(x)  DOVECOT_PWFILE_STR_(x)
+
 static int dovecot_pwfile_space(char c)
 {
     return c == ' ' || c == '\t';
@@ -337,7 +340,7 @@ int dovecot_pwfile_secret_get(const dovecot_pwfile_entry *e, const char *default
             return -1;
         }
     } else if (e->passlen > dovecot_pwfile_encoded_max(enc)) {
-        *why = "password longer than 1024 octets";
+        *why = "password longer than " DOVECOT_PWFILE_STR(AUTHDB_PASSWORD_MAX) " octets";
         return -1;
     }
     if ((out->value = malloc(e->passlen + 1)) == NULL) {
@@ -352,7 +355,8 @@ int dovecot_pwfile_secret_get(const dovecot_pwfile_entry *e, const char *default
     if (out->len == 0 || out->len > AUTHDB_PASSWORD_MAX ||
         memchr(out->value, '\0', out->len) != NULL) {
         dovecot_pwfile_secret_clear(out);
-        *why = "decoded password is empty, longer than 1024 octets or holds a NUL byte";
+        *why = "decoded password is empty, longer than " DOVECOT_PWFILE_STR(
+            AUTHDB_PASSWORD_MAX) " octets or holds a NUL byte";
         return -1;
     }
     out->kind = sc->kind;

@@ -90,7 +90,8 @@ static int import_sasldb_record(struct import_sasldb *x, unsigned recno, const D
     if (v->size == 0 || v->size > AUTHDB_PASSWORD_MAX || memchr(v->data, '\0', v->size) != NULL) {
         import_report_add(&x->s->rep, recno, IMPORT_ERROR,
                           authdb_log_escape(login, strlen(login), esc, sizeof(esc)),
-                          "userPassword is empty, longer than 1024 octets or holds a NUL byte");
+                          "userPassword is empty, longer than %d octets or holds a NUL byte",
+                          AUTHDB_PASSWORD_MAX);
         return 0;
     }
     return import_users_add(x->s, recno, login, strlen(login), IMPORT_CLEARTEXT, v->data, v->size,

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "authdb.h"
 #include "dovecot_pwfile.h"
 
 struct line_case {
@@ -146,21 +147,21 @@ static void test_secret(void **state)
 
 static void test_long_password(void **state)
 {
-    char line[2100];
+    char line[2 * AUTHDB_PASSWORD_MAX + 64];
     dovecot_pwfile_entry e;
     dovecot_pwfile_secret s;
     const char *why = NULL;
 
     (void)state;
     memcpy(line, "a:{PLAIN}", 9);
-    memset(line + 9, 'x', 1024);
-    line[9 + 1024] = '\0';
+    memset(line + 9, 'x', AUTHDB_PASSWORD_MAX);
+    line[9 + AUTHDB_PASSWORD_MAX] = '\0';
     assert_int_equal(dovecot_pwfile_parse_line(line, strlen(line), &e, &why), 1);
     assert_int_equal(dovecot_pwfile_secret_get(&e, "CRYPT", &s, &why), 0);
-    assert_int_equal(s.len, 1024);
+    assert_int_equal(s.len, AUTHDB_PASSWORD_MAX);
     dovecot_pwfile_secret_clear(&s);
-    line[9 + 1024] = 'x';
-    line[9 + 1025] = '\0';
+    line[9 + AUTHDB_PASSWORD_MAX] = 'x';
+    line[9 + AUTHDB_PASSWORD_MAX + 1] = '\0';
     assert_int_equal(dovecot_pwfile_parse_line(line, strlen(line), &e, &why), 1);
     assert_int_equal(dovecot_pwfile_secret_get(&e, "CRYPT", &s, &why), -1);
 }

@@ -76,7 +76,8 @@ void user_json(json *j, const authdb_user *u)
     json_kv_int(j, "changed", u->changed);
 }
 
-/* Derive the secrets for login from a password read per the options. */
+/* Derive the secrets for login from a password read per the options: the
+ * store's mechanisms, or the login's own override, or mechs when non-zero. */
 static int user_derive(cli *c, const cli_args *a, authdb *h, const char *login, unsigned mechs,
                        int confirm, authdb_secrets **out)
 {
@@ -85,7 +86,7 @@ static int user_derive(cli *c, const cli_args *a, authdb *h, const char *login, 
     int rc;
 
     *out = NULL;
-    if ((rc = authdb_derive_params_get(h, NULL, &p)) != AUTHDB_OK)
+    if ((rc = authdb_derive_params_for(h, NULL, login, strlen(login), &p)) != AUTHDB_OK)
         return cli_fail_db(c, rc, "cannot read the store's secret settings");
     if (mechs != 0)
         p.mechs = mechs;
@@ -175,7 +176,7 @@ static int user_passwd(cli *c, const cli_args *a)
         rc = cli_fail_db(c, rc, "%s", login);
         goto out;
     }
-    if ((rc = user_derive(c, a, h, login, u.mechs_override, 1, &s)) != CLI_OK)
+    if ((rc = user_derive(c, a, h, login, 0, 1, &s)) != CLI_OK)
         goto out;
     w.login = login;
     w.secrets = s;
