@@ -131,8 +131,9 @@ int main(int argc, char **argv)
         goto out;
     }
     if (i >= argc || strcmp(argv[i], "help") == 0) {
-        g.json = 0;
         int help_words = 0;
+        if (g.help || i < argc)
+            g.json = 0; /* help was asked for: text */
         if (i < argc && i + 1 < argc &&
             (cmd = main_find(argc - i - 1, argv + i + 1, &help_words)) != NULL) {
             cli_print_help(stdout, cmd);
@@ -141,7 +142,7 @@ int main(int argc, char **argv)
         } else {
             main_usage(g.help || i < argc ? stdout : stderr);
             if (!g.help && i >= argc)
-                rc = CLI_USAGE;
+                rc = cli_fail(&c, CLI_USAGE, "no command given");
         }
         goto out;
     }

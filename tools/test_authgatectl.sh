@@ -108,6 +108,7 @@ mode_of() { stat -c %a "$1"; }
 t_cli() {
     export AUTHGATE_CONFIG=$T/none.conf
     run 2 && has "$ERR" "usage: authgatectl"
+    run 2 --json && jqis '.ok,.exit,.error' $'false\n2\nno command given'
     run 0 --help && has "$OUT" "commands:" && has "$OUT" "130 interrupted" &&
         has "$OUT" "--version"
     for cmd in "init" "settings show" "settings set" "user add" "user passwd" "user del" \
