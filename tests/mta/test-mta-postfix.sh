@@ -180,10 +180,11 @@ else
     mta_check "$L: disabled login, right password" "$port" carol@lab.test "$MTA_PW" 535 PLAIN LOGIN
     mta_check "$L: challenge-response from the plugin beside authd" "$port" alice@lab.test \
         "$MTA_PW" 235 CRAM-MD5 SCRAM-SHA-256
+    # libsasl2's saslauthd client splits the login at its last '@'.
     lab_expect_match "$L: authd logged the decision" "$(cat "$(lab_get authd out)")" \
-        'login="alice@lab\.test".*result=OK'
+        'login="alice" realm="lab\.test" service="smtp" result=OK'
     lab_expect_match "$L: authd logged the disabled login" "$(cat "$(lab_get authd out)")" \
-        'login="carol@lab\.test".*result=NO.*disabled'
+        'login="carol" realm="lab\.test" service="smtp" result=NO reason="login disabled"'
     check_change pf "$store" PLAIN LOGIN
 
     # authd with a missing store: temporary failure.
