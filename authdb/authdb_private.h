@@ -63,6 +63,11 @@ struct authdb_txn {
     MDB_txn *t[ENV_COUNT];   /* NULL until used (write) or begun (read) */
     int map_full[ENV_COUNT]; /* an operation hit MDB_MAP_FULL */
     int locked;              /* holds es->resize for reading */
+    /* Settings every decision needs, read once per transaction (a write
+     * of a setting in this txn drops them). */
+    authdb_norm norm;
+    int norm_ok;
+    int self_send; /* -1: not read yet */
 };
 
 /* store.c */

@@ -425,24 +425,29 @@ out:
 
 /* --------------------------------------------------------------- decide */
 
-static int self_send_on(MDB_txn *t, struct store_env *e, int *on)
+static int self_send_on(authdb_txn *txn, MDB_txn *t, struct store_env *e, int *on)
 {
     MDB_val v;
-    int rc = store_meta_get(t, e, "s:self_send", &v);
+    int rc;
 
-    if (rc == AUTHDB_NOTFOUND) {
-        *on = 1;
+    if (txn->self_send >= 0) {
+        *on = txn->self_send;
         return AUTHDB_OK;
     }
-    if (rc != AUTHDB_OK)
+    rc = store_meta_get(t, e, "s:self_send", &v);
+    if (rc == AUTHDB_NOTFOUND)
+        *on = 1;
+    else if (rc == AUTHDB_OK)
+        *on = v.mv_size == 3 && memcmp(v.mv_data, "yes", 3) == 0;
+    else
         return rc;
-    *on = v.mv_size == 3 && memcmp(v.mv_data, "yes", 3) == 0;
+    txn->self_send = *on;
     return AUTHDB_OK;
 }
 
 /* Decide for normalized login key and normalized, stripped address. */
-static int decide(MDB_txn *t, struct store_env *e, const authdb_norm *n, const char *key,
-                  size_t klen, const char *addr, size_t alen, authdb_verdict *out)
+static int decide(authdb_txn *txn, MDB_txn *t, struct store_env *e, const authdb_norm *n,
+                  const char *key, size_t klen, const char *addr, size_t alen, authdb_verdict *out)
 {
     struct rule_ent *ents = NULL, *win[4][3] = {{0}};
     size_t cnt = 0, at;
@@ -456,7 +461,7 @@ static int decide(MDB_txn *t, struct store_env *e, const authdb_norm *n, const c
     memcpy(out->address, addr, alen + 1);
     if (norm_split(addr, alen, &at) == AUTHDB_OK)
         dom = addr + at + 1;
-    rc = self_send_on(t, e, &on);
+    rc = self_send_on(txn, t, e, &on);
     if (rc != AUTHDB_OK)
         return rc;
     if (on && norm_split(key, klen, &at) == AUTHDB_OK) {
@@ -550,7 +555,7 @@ int authdb_sender_check(authdb *h, authdb_txn *txn, const char *login, size_t ll
         rc = authdb_norm_address(&n, address, ADB_STRLEN(address, alen), 1, addr, sizeof(addr), &al,
                                  why);
     if (rc == AUTHDB_OK)
-        rc = decide(t, e, &n, key, klen, addr, al, out);
+        rc = decide(use, t, e, &n, key, klen, addr, al, out);
     if (own)
         authdb_txn_end(use);
     return rc;
@@ -647,7 +652,7 @@ int authdb_senders_for(authdb *h, authdb_txn *txn, const char *address, size_t a
     for (size_t i = 0; i < l.n && rc == AUTHDB_OK; i++) {
         if (i > 0 && strcmp(l.v[i], l.v[i - 1]) == 0)
             continue;
-        rc = decide(t, e, &n, l.v[i], strlen(l.v[i]), addr, al, &vd);
+        rc = decide(use, t, e, &n, l.v[i], strlen(l.v[i]), addr, al, &vd);
         if (rc == AUTHDB_OK && vd.allowed)
             rc = cb(l.v[i], arg);
     }

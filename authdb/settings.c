@@ -294,6 +294,8 @@ int authdb_setting_set(authdb_txn *txn, const char *key, const char *value, cons
         }
     }
     snprintf(mk, sizeof(mk), "s:%s", key);
+    txn->norm_ok = 0;
+    txn->self_send = -1;
     for (int i = 0; i < ENV_COUNT; i++) {
         if (!(s->info.envs & (1u << i)))
             continue;
@@ -356,6 +358,10 @@ int settings_read_norm(authdb_txn *txn, authdb_norm *out)
     MDB_val mv;
     int rc = AUTHDB_ENOENV;
 
+    if (txn->norm_ok) {
+        *out = txn->norm;
+        return AUTHDB_OK;
+    }
     authdb_norm_defaults(out);
     for (int i = 0; i < ENV_COUNT && rc == AUTHDB_ENOENV; i++)
         if (store_txn_env(txn, i, &t, &e) == AUTHDB_OK)
@@ -370,6 +376,8 @@ int settings_read_norm(authdb_txn *txn, authdb_norm *out)
             return rc;
         snprintf(out->subaddress_delims, sizeof(out->subaddress_delims), "%.8s", v);
     }
+    txn->norm = *out;
+    txn->norm_ok = 1;
     return AUTHDB_OK;
 }
 

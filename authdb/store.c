@@ -395,6 +395,7 @@ static int store_txn_init(authdb *h, unsigned envs, int write, authdb_txn *txn)
     txn->h = h;
     txn->es = es;
     txn->write = write;
+    txn->self_send = -1;
     txn->envs = envs & AUTHDB_BOTH;
     for (int attempt = 0; attempt < 8; attempt++) {
         int resized = -1;

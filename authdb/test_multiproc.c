@@ -10,6 +10,8 @@
  * Figures (iterations, commits, lookups) are printed.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -175,6 +177,81 @@ static void test_growth_under_readers(void **state)
     authdb_close(h);
 }
 
+/* Threads of one process sharing one handle (the milter's and authd's
+ * pools) while another process grows the map under them: each thread's
+ * MDB_MAP_RESIZED must be handled without a txn of another thread open. */
+struct thr {
+    authdb *h;
+    struct shared *sh;
+    unsigned long n, err, wrong;
+};
+
+static void *thr_loop(void *arg)
+{
+    struct thr *t = arg;
+    unsigned seed = (unsigned)(uintptr_t)arg;
+
+    while (!t->sh->stop) {
+        unsigned acked = t->sh->acked;
+        if (acked > 0) {
+            int rc = tu_lookup_bulk(t->h, (unsigned)rand_r(&seed) % acked);
+            t->n++;
+            if (rc == AUTHDB_NOTFOUND)
+                t->wrong++;
+            else if (rc != AUTHDB_OK)
+                t->err++;
+        }
+    }
+    return NULL;
+}
+
+static void test_growth_under_threads(void **state)
+{
+    (void)state;
+    char dir[256];
+    authdb_create_opts o = {(gid_t)-1, (gid_t)-1, 1 << 20, NULL};
+    struct shared *sh = shm_new();
+    struct thr t[8];
+    pthread_t tid[8];
+    unsigned long n = 0, err = 0, wrong = 0;
+    pid_t pid;
+    int st;
+
+    tu_tmpdir(dir, sizeof(dir));
+    strcat(dir, "/s");
+    assert_int_equal(authdb_create(dir, &o, NULL, 0), AUTHDB_OK);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(writer_loop(dir, 0, 10000, sh, -1) == AUTHDB_OK ? 0 : 1);
+    authdb *h;
+    assert_int_equal(authdb_open(dir, AUTHDB_SECRETS, &h, NULL, 0), AUTHDB_OK);
+    for (int i = 0; i < 8; i++) {
+        t[i] = (struct thr){h, sh, 0, 0, 0};
+        assert_int_equal(pthread_create(&tid[i], NULL, thr_loop, &t[i]), 0);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    sh->stop = 1;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(tid[i], NULL);
+        n += t[i].n;
+        err += t[i].err;
+        wrong += t[i].wrong;
+    }
+    authdb_stats stt;
+    assert_int_equal(authdb_get_stats(h, &stt), AUTHDB_OK);
+    printf("# 8 threads, one handle, map grown to %zu MiB by another process: %lu lookups, %lu "
+           "errors, %lu wrong answers\n",
+           stt.secrets_map_size >> 20, n, err, wrong);
+    assert_true(stt.secrets_map_size >= (4u << 20));
+    authdb_close(h);
+    assert_true(n > 1000);
+    assert_int_equal(err, 0);
+    assert_int_equal(wrong, 0);
+    munmap(sh, sizeof(*sh));
+}
+
 static void check_cb(enum authdb_check_severity sev, const char *msg, void *arg)
 {
     (void)sev;
@@ -248,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_readers_during_commits),
         cmocka_unit_test(test_growth_under_readers),
+        cmocka_unit_test(test_growth_under_threads),
         cmocka_unit_test(test_kill9_writer),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

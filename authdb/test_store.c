@@ -143,8 +143,8 @@ static void test_groups_and_access(void **state)
 {
     (void)state;
     char dir[256], p[512];
-    struct group *g;
-    gid_t sec_gid, pol_gid; /* getgrnam's result is overwritten by the next call */
+    struct group *g = NULL;
+    gid_t sec_gid = 0, pol_gid = 0; /* getgrnam's result is overwritten by the next call */
     authdb *h;
     mode_t old;
 

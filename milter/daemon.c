@@ -1,0 +1,203 @@
+/*
+ * daemon.c - detaching, pid file, socket permissions, privileges (see
+ * daemon.h).
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int daemon_detach(int *ready_fd, int *status, char *why, size_t whylen)
+{
+    int p[2], fd;
+    pid_t pid;
+    char c;
+    ssize_t n;
+
+    *ready_fd = -1;
+    *status = 1;
+    if (pipe(p) != 0) {
+        snprintf(why, whylen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        snprintf(why, whylen, "fork: %s", strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid > 0) {
+        /* The original process: wait for the daemon's word. */
+        close(p[1]);
+        do
+            n = read(p[0], &c, 1);
+        while (n < 0 && errno == EINTR);
+        close(p[0]);
+        waitpid(pid, NULL, 0); /* the intermediate child exits at once */
+        *status = n == 1 && c == 'R' ? 0 : 1;
+        return 1;
+    }
+    close(p[0]);
+    if (setsid() < 0)
+        _exit(1);
+    pid = fork();
+    if (pid < 0)
+        _exit(1);
+    if (pid > 0)
+        _exit(0);
+    if (chdir("/") != 0)
+        _exit(1);
+    fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+    *ready_fd = p[1];
+    return 0;
+}
+
+void daemon_ready(int ready_fd)
+{
+    if (ready_fd >= 0) {
+        if (write(ready_fd, "R", 1) != 1) {
+            /* the parent is gone: nothing to tell */
+        }
+        close(ready_fd);
+    }
+}
+
+int daemon_pidfile(const char *path, int *fd, char *why, size_t whylen)
+{
+    char buf[32];
+    int n;
+
+    *fd = -1;
+    if (path == NULL || path[0] == '\0')
+        return 0;
+    *fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (*fd < 0) {
+        snprintf(why, whylen, "pid file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(why, whylen, "pid file %s: %s", path,
+                 errno == EWOULDBLOCK ? "another authgate-milter holds it" : strerror(errno));
+        close(*fd);
+        *fd = -1;
+        return -1;
+    }
+    n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    if (ftruncate(*fd, 0) != 0 || write(*fd, buf, (size_t)n) != n || fchmod(*fd, 0644) != 0) {
+        snprintf(why, whylen, "pid file %s: %s", path, strerror(errno));
+        close(*fd);
+        *fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+void daemon_pidfile_remove(const char *path, int fd)
+{
+    if (fd < 0)
+        return;
+    /* After dropping privileges this may fail: the lock still goes away
+     * with the descriptor, so a stale file is harmless. */
+    unlink(path);
+    close(fd);
+}
+
+int daemon_user(const char *name, uid_t *uid, gid_t *gid, char *why, size_t whylen)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    int rc;
+
+    *uid = getuid();
+    *gid = getgid();
+    if (name == NULL || name[0] == '\0')
+        return 0;
+    rc = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+    if (res == NULL) {
+        snprintf(why, whylen, "milter_user %s: %s", name, rc != 0 ? strerror(rc) : "no such user");
+        return -1;
+    }
+    *uid = pw.pw_uid;
+    *gid = pw.pw_gid;
+    return 0;
+}
+
+static const char *socket_path(const char *conn)
+{
+    if (strncmp(conn, "unix:", 5) == 0)
+        return conn + 5;
+    if (strncmp(conn, "local:", 6) == 0)
+        return conn + 6;
+    if (conn[0] == '/')
+        return conn;
+    return NULL;
+}
+
+int daemon_socket_perms(const char *conn, mode_t mode, uid_t uid, gid_t gid, char *why,
+                        size_t whylen)
+{
+    const char *path = socket_path(conn);
+
+    if (path == NULL)
+        return 0;
+    if (geteuid() == 0 && lchown(path, uid, gid) != 0) {
+        snprintf(why, whylen, "chown %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (chmod(path, mode) != 0) {
+        snprintf(why, whylen, "chmod %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void daemon_socket_remove(const char *conn)
+{
+    const char *path = socket_path(conn);
+    struct stat st;
+
+    if (path != NULL && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
+}
+
+int daemon_drop(const char *name, char *why, size_t whylen)
+{
+    uid_t uid;
+    gid_t gid;
+
+    if (daemon_user(name, &uid, &gid, why, whylen) != 0)
+        return -1;
+    if (name == NULL || name[0] == '\0' || (uid == getuid() && uid == geteuid()))
+        return 0;
+    if (geteuid() != 0) {
+        snprintf(why, whylen, "cannot switch to milter_user %s: not running as root", name);
+        return -1;
+    }
+    if (initgroups(name, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+        snprintf(why, whylen, "switching to milter_user %s: %s", name, strerror(errno));
+        return -1;
+    }
+    if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+        snprintf(why, whylen, "switching to milter_user %s: root could be regained", name);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * daemon.h - process plumbing for authgate-milter: detaching, the pid
+ * file, the socket's owner and mode, dropping privileges.
+ *
+ * daemon_detach() forks twice and starts a new session; the original
+ * process waits until the daemon reports readiness (daemon_ready) or
+ * failure (its exit) and returns the status the caller's main should exit
+ * with, so "authgate-milter" fails visibly when the daemon cannot start.
+ * Every function returns 0 or -1 with a sentence in why; none exits.
+ */
+#ifndef AUTHGATE_DAEMON_H
+#define AUTHGATE_DAEMON_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Returns 1 in the original process (*status: exit status), 0 in the
+ * daemon (*ready_fd: pass it to daemon_ready), -1 on error. */
+int daemon_detach(int *ready_fd, int *status, char *why, size_t whylen);
+/* Tell the waiting original process that startup succeeded. */
+void daemon_ready(int ready_fd);
+
+/* Create path (mode 0644, no symlinks followed) holding our pid, locked
+ * for as long as *fd stays open; fails when another process holds it.
+ * An empty path does nothing (*fd = -1). */
+int daemon_pidfile(const char *path, int *fd, char *why, size_t whylen);
+void daemon_pidfile_remove(const char *path, int fd);
+
+/* The user milter_user names: uid and gid (empty name: the current
+ * ones). */
+int daemon_user(const char *name, uid_t *uid, gid_t *gid, char *why, size_t whylen);
+
+/* For "unix:/path", "local:/path" or "/path": chown the socket to
+ * uid:gid (when root) and chmod it to mode.  Other socket kinds: nothing. */
+int daemon_socket_perms(const char *conn, mode_t mode, uid_t uid, gid_t gid, char *why,
+                        size_t whylen);
+
+/* Remove a UNIX socket left by libmilter (errors ignored: after dropping
+ * privileges the directory may not be ours). */
+void daemon_socket_remove(const char *conn);
+
+/* Switch to name's uid, gid and supplementary groups (root only; an empty
+ * name or the current user: nothing).  Verifies root cannot be regained. */
+int daemon_drop(const char *name, char *why, size_t whylen);
+
+#endif
