@@ -12,7 +12,7 @@
 #   password 235; wrong password, unknown login, disabled login 535; a
 #   password changed in the store works at once, the old one fails, same
 #   daemon; a missing store: 435 (Exim defers SASL_UNAVAIL) for every
-#   mechanism.
+#   mechanism; a store Debian-exim cannot read: 435.
 # authd:
 #   cyrus_sasl with pwcheck_method: saslauthd (libsasl2's client to authd):
 #     PLAIN LOGIN 235 (also for a login without legacy secrets), CRAM-MD5
@@ -94,6 +94,15 @@ if [ "$kind" = auxprop ]; then
     mta_check "$L: missing store" "$(lab_get exmissing port)" alice@lab.test "$MTA_PW" 435 "${ALL[@]}"
     lab_expect_match "$L: syslog says the store cannot be opened" \
         "$(lab_exim_log exmissing syslog)" 'authgate: cannot open store: .*no-such-store'
+
+    # A store Debian-exim may not read (group root): also temporary.
+    mta_store "$LAB/store-root" root
+    mta_sasl_conf "$LAB/exim-unreadable.conf" "$LAB/store-root" auxprop
+    start_ex exunread --sasl-conf "$LAB/exim-unreadable.conf" --mechs "PLAIN CRAM-MD5 SCRAM-SHA-256"
+    mta_check "$L: store unreadable by Debian-exim" "$(lab_get exunread port)" alice@lab.test \
+        "$MTA_PW" 435 PLAIN CRAM-MD5 SCRAM-SHA-256
+    lab_expect_match "$L: syslog says why" "$(lab_exim_log exunread syslog)" \
+        'authgate: cannot open store: .*store-root.*(Permission denied|permission)'
 else
     mta_authd_start authd --store "$store" --socket "$LAB/authd/mux" --user Debian-exim
     mta_timing "authgate-authd" authd

@@ -73,6 +73,12 @@ if [ "$kind" = auxprop ]; then
         'authgate: login carol@lab\.test is disabled'
     lab_expect_match "$L: syslog has Sendmail's AUTH line" "$(lab_sendmail_log sm)" \
         'AUTH=server, relay=.*authid=alice@lab\.test, mech=SCRAM-SHA-256'
+    # Every lookup ran in a per-connection child, not in the daemon.
+    lab_expect "$L: the plugin ran in forked children, one per connection (distinct pids >= 6)" \
+        "$(lab_sendmail_log sm | sed -n 's/.*sendmail\[\([0-9]*\)\]: authgate: .*/\1/p' |
+            grep -vx "$(lab_get sm pid)" | sort -u | awk 'END { print (NR >= 6) }')" 1
+    lab_expect "$L: ... and never in the daemon" \
+        "$(lab_sendmail_log sm | grep -c "sendmail\[$(lab_get sm pid)\]: authgate: ")" 0
     check_change sm "$store" "${ALL[@]}"
 
     mta_sasl_conf "$LAB/Sendmail-missing.conf" "$LAB/no-such-store" auxprop
