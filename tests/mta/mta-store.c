@@ -5,7 +5,11 @@
  *
  * Usage (passwords are read from standard input, never from argv):
  *   mta-store create  DIR [-g GROUP] [-m MECHANISMS] [-r DIGEST_REALM]
+ *                         [-s MAPSIZE]
  *   mta-store passwd  DIR LOGIN [-m MECHANISMS]   set (or create) a password
+ *   mta-store fill    DIR PREFIX -n COUNT          COUNT logins PREFIX<i>@lab.test
+ *                                                (0 <= i < COUNT) with one
+ *                                                password, in one write
  *   mta-store disable DIR LOGIN | enable DIR LOGIN | delete DIR LOGIN
  *   mta-store verify  DIR LOGIN                  prints ok, mismatch, unknown
  *                                                or disabled
@@ -14,8 +18,11 @@
  *
  * create: GROUP owns secrets/ and policy/ (the MTA's SASL user reads
  * secrets through it); MECHANISMS is the store's "mechanisms" setting;
- * scram_iterations is 4096.  passwd -m sets the login's own mechanisms
- * override.
+ * scram_iterations is 4096; MAPSIZE the initial LMDB map size in bytes (a
+ * small one lets a test make the store grow while MTAs read it).  passwd
+ * -m sets the login's own mechanisms override.  fill derives the secrets
+ * once (for PREFIX0@lab.test) and stores them under every login: bulk for
+ * growing the store, not logins to authenticate with DIGEST-MD5.
  *
  * Diagnostics: one line on standard error naming the command, the store and
  * authdb's message.  Exit status 0 on success (verify: also when it printed
@@ -37,6 +44,8 @@ struct mta_args {
     const char *group;
     const char *mechs;
     const char *realm;
+    unsigned long mapsize;
+    unsigned long count;
 };
 
 struct mta_cmd {
@@ -103,6 +112,7 @@ static int mta_create(const struct mta_args *a)
     settings[n++] = "4096";
     settings[n] = NULL;
     o.settings = settings;
+    o.mapsize = a->mapsize;
     rc = authdb_create(a->dir, &o, why, sizeof(why));
 out:
     return mta_report("create", a, rc, why);
@@ -157,6 +167,61 @@ out:
     authdb_secrets_free(s);
     authdb_close(db);
     return mta_report("passwd", a, rc, why);
+}
+
+struct mta_fill {
+    const char *prefix;
+    unsigned long count;
+    const authdb_secrets *s;
+};
+
+static int mta_fill_fn(authdb_txn *txn, void *arg)
+{
+    const struct mta_fill *f = arg;
+    char login[AUTHDB_NAME_BUFSZ];
+    unsigned long i;
+    int rc = AUTHDB_OK;
+    int n;
+
+    for (i = 0; i < f->count && rc == AUTHDB_OK; i++) {
+        n = snprintf(login, sizeof(login), "%s%lu@lab.test", f->prefix, i);
+        rc = n > 0 && (size_t)n < sizeof(login)
+                 ? authdb_user_put(txn, login, (size_t)n, f->s, AUTHDB_PUT_UPSERT)
+                 : AUTHDB_ETOOLONG;
+    }
+    return rc;
+}
+
+static int mta_fill(const struct mta_args *a)
+{
+    struct mta_fill fill = {a->login, a->count, NULL};
+    authdb_derive_params prm;
+    authdb_secrets *s = NULL;
+    authdb *db = NULL;
+    char first[AUTHDB_NAME_BUFSZ];
+    char pw[AUTHDB_PASSWORD_MAX + 2];
+    char why[AUTHDB_WHY_MAX] = "";
+    size_t pwlen = 0;
+    int rc = mta_read_password(pw, sizeof(pw), &pwlen);
+
+    if (rc != AUTHDB_OK) {
+        snprintf(why, sizeof(why), "no password on standard input");
+        goto out;
+    }
+    snprintf(first, sizeof(first), "%s0@lab.test", a->login);
+    rc = authdb_open(a->dir, AUTHDB_BOTH | AUTHDB_WRITE, &db, why, sizeof(why));
+    if (rc == AUTHDB_OK)
+        rc = authdb_derive_params_get(db, NULL, &prm);
+    if (rc == AUTHDB_OK)
+        rc = authdb_secrets_derive(&prm, first, pw, pwlen, &s);
+    fill.s = s;
+    if (rc == AUTHDB_OK)
+        rc = authdb_write(db, mta_fill_fn, &fill);
+out:
+    explicit_bzero(pw, sizeof(pw));
+    authdb_secrets_free(s);
+    authdb_close(db);
+    return mta_report("fill", a, rc, why);
 }
 
 static int mta_disable_fn(authdb_txn *txn, void *arg)
@@ -278,13 +343,14 @@ static int mta_show(const struct mta_args *a)
 static const struct mta_cmd mta_cmds[] = {
     {"create", 0, mta_create}, {"passwd", 1, mta_passwd}, {"disable", 1, mta_disable},
     {"enable", 1, mta_enable}, {"delete", 1, mta_delete}, {"verify", 1, mta_verify},
-    {"show", 1, mta_show},
+    {"show", 1, mta_show},     {"fill", 1, mta_fill},
 };
 
 static int mta_usage(void)
 {
-    fputs("usage: mta-store create DIR [-g GROUP] [-m MECHANISMS] [-r DIGEST_REALM]\n"
+    fputs("usage: mta-store create DIR [-g GROUP] [-m MECHANISMS] [-r DIGEST_REALM] [-s MAPSIZE]\n"
           "       mta-store passwd DIR LOGIN [-m MECHANISMS]   (password on stdin)\n"
+          "       mta-store fill DIR PREFIX -n COUNT           (password on stdin)\n"
           "       mta-store disable|enable|delete|show DIR LOGIN\n"
           "       mta-store verify DIR LOGIN                   (password on stdin)\n",
           stderr);
@@ -311,7 +377,7 @@ int main(int argc, char **argv)
     a.dir = argv[2];
     a.login = cmd->needs_login ? argv[3] : NULL;
     optind = 3 + cmd->needs_login;
-    while ((opt = getopt(argc, argv, "g:m:r:")) != -1) {
+    while ((opt = getopt(argc, argv, "g:m:n:r:s:")) != -1) {
         switch (opt) {
         case 'g':
             a.group = optarg;
@@ -319,8 +385,14 @@ int main(int argc, char **argv)
         case 'm':
             a.mechs = optarg;
             break;
+        case 'n':
+            a.count = strtoul(optarg, NULL, 10);
+            break;
         case 'r':
             a.realm = optarg;
+            break;
+        case 's':
+            a.mapsize = strtoul(optarg, NULL, 10);
             break;
         default:
             rc = mta_usage();

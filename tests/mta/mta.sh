@@ -7,7 +7,12 @@
 # Source it from a test, then:
 #   mta_init FEATURE...          lab_init FEATURE... plus the checks below;
 #                                makes the plugin directory $MTA_PLUGINS
-#   mta_store DIR GROUP          a store with the test logins (see below)
+#   mta_store DIR GROUP [MAPSIZE]  a store with the test logins (see below),
+#                                its LMDB map MAPSIZE bytes (default 256 KiB,
+#                                so that mta_grow soon outgrows it)
+#   mta_grow LABEL DIR           add 3000 logins bulk<i>@lab.test (password
+#                                $MTA_PW) so that the map must grow while
+#                                the MTAs read; a lab_expect that it grew
 #   mta_passwd DIR LOGIN PW      set a password (another process, as
 #                                authgatectl will)
 #   mta_sasl_conf FILE STORE PWCHECK [EXTRA_LINE]...  an application's
@@ -51,6 +56,7 @@ MTA_PLUGINS=
 
 mta_init() {
     lab_init "$@"
+    lab__need mdb_stat
     [ -x "${MTA_STORE:-}" ] || lab_skip "MTA_STORE does not name the built mta-store helper (run through meson test)"
     [ -r "${MTA_PLUGIN:-}" ] || lab_skip "MTA_PLUGIN does not name the built libauthgate.so (run through meson test)"
     # A second copy of the plugin on the path would be a second instance
@@ -77,13 +83,27 @@ mta_passwd() {
 }
 
 mta_store() {
-    local dir=$1 group=$2
-    "$MTA_STORE" create "$dir" -g "$group" -m "$MTA_MECHS" -r "$LAB_HOST" ||
+    local dir=$1 group=$2 mapsize=${3:-262144}
+    "$MTA_STORE" create "$dir" -g "$group" -m "$MTA_MECHS" -r "$LAB_HOST" -s "$mapsize" ||
         lab_fail "mta-store create $dir failed"
     mta_passwd "$dir" alice@lab.test "$MTA_PW"
     mta_passwd "$dir" carol@lab.test "$MTA_PW"
     "$MTA_STORE" disable "$dir" carol@lab.test || lab_fail "mta-store disable failed"
     mta_passwd "$dir" dora@lab.test "$MTA_PW" -m SCRAM-SHA-256
+}
+
+# mta__mapsize DIR: the secrets environment's LMDB map size.
+mta__mapsize() {
+    mdb_stat -e "$1/secrets" 2>/dev/null | awk '/Map size:/ { print $3 }'
+}
+
+mta_grow() {
+    local label=$1 dir=$2 before after
+    before=$(mta__mapsize "$dir")
+    printf '%s\n' "$MTA_PW" | "$MTA_STORE" fill "$dir" bulk -n 3000 || lab_fail "mta-store fill failed"
+    after=$(mta__mapsize "$dir")
+    lab_expect "$label: the store's map grew ($before -> $after bytes) while the MTA ran" \
+        "$([ "${after:-0}" -gt "${before:-0}" ] && echo grown)" grown
 }
 
 mta_sasl_conf() {

@@ -11,7 +11,7 @@
 #   PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256: right
 #   password 235; wrong password, unknown login, disabled login 535; a
 #   password changed in the store works at once, the old one fails, same
-#   daemon; a missing store: 435 (Exim defers SASL_UNAVAIL) for every
+#   daemon; the store's map grows: logins go on; a missing store: 435 (Exim defers SASL_UNAVAIL) for every
 #   mechanism; a store Debian-exim cannot read: 435.
 # authd:
 #   cyrus_sasl with pwcheck_method: saslauthd (libsasl2's client to authd):
@@ -88,6 +88,8 @@ if [ "$kind" = auxprop ]; then
     lab_expect_match "$L: syslog says the login is disabled" "$(lab_exim_log ex syslog)" \
         'authgate: login carol@lab\.test is disabled'
     check_change "$L" ex "$store" "${ALL[@]}"
+    mta_grow "$L" "$store"
+    mta_check "$L: after the map grew" "$port" alice@lab.test "$MTA_PW" 235 "${ALL[@]}"
 
     mta_sasl_conf "$LAB/exim-missing.conf" "$LAB/no-such-store" auxprop
     start_ex exmissing --sasl-conf "$LAB/exim-missing.conf" --mechs "${ALL[*]}"

@@ -15,14 +15,16 @@
 #   root at init, before the chroot); a store outside the jail works for the
 #   same reason; a store named as smtpd sees it inside the jail is opened
 #   lazily, at the first login, as postfix.
+#   The store's LMDB map grows (3000 logins added) while smtpd holds it:
+#   logins go on, in the same smtpd, new logins included.
 #   Also: a store only root can read works (opened at init as root).
 # authd (pwcheck_method: saslauthd, authgate-authd's socket inside the jail
 # when chrooted, saslauthd_path as smtpd sees it; auxprop for the rest):
 #   PLAIN LOGIN right password 235, also for a login without any legacy
 #   secret (only authd can check it); wrong, unknown, disabled 535; CRAM-MD5
 #   and SCRAM-SHA-256 235 from the plugin in the same instance; a changed
-#   password works at once; authd with a missing store: 454; authd stopped:
-#   454.
+#   password works at once; the store's map grows under authd: logins go
+#   on; authd with a missing store: 454; authd stopped: 454.
 # Prints how long each Postfix instance and authd took to start.
 set -u
 # shellcheck source=mta.sh
@@ -118,6 +120,12 @@ if [ "$kind" = auxprop ]; then
     lab_expect_match "$L: maillog says the login is disabled" "$(lab_postfix_log pf)" \
         'authgate: login carol@lab\.test is disabled'
     check_change pf "$store" "${ALL[@]}"
+    before=$(smtpd_pids pf)
+    mta_grow "$L" "$store"
+    mta_check "$L: after the map grew" "$port" alice@lab.test "$MTA_PW" 235 "${ALL[@]}"
+    mta_check "$L: a login added by the growth" "$port" bulk2999@lab.test "$MTA_PW" 235 \
+        PLAIN CRAM-MD5 SCRAM-SHA-256
+    lab_expect "$L: after the map grew: the same smtpd" "$(smtpd_pids pf)" "$before"
 
     # A missing store: a temporary failure for every mechanism.
     mta_sasl_conf "$LAB/smtpd-missing.conf" "$LAB/no-such-store" auxprop
@@ -186,6 +194,9 @@ else
     lab_expect_match "$L: authd logged the disabled login" "$(cat "$(lab_get authd out)")" \
         'login="carol" realm="lab\.test" service="smtp" result=NO reason="login disabled"'
     check_change pf "$store" PLAIN LOGIN
+    mta_grow "$L" "$store"
+    mta_check "$L: after the map grew" "$port" alice@lab.test "$MTA_PW" 235 PLAIN LOGIN
+    mta_check "$L: a login added by the growth" "$port" bulk2999@lab.test "$MTA_PW" 235 PLAIN
 
     # authd with a missing store: temporary failure.
     mkdir -p "$(lab_postfix_jail pfmissing)"

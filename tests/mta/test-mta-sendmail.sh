@@ -10,7 +10,8 @@
 #   PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256: right
 #   password 235; wrong password, unknown login, disabled login 535; a
 #   password changed in the store works in the next connection's child, the
-#   old one fails, same daemon (no restart); a missing store: Sendmail
+#   old one fails, same daemon (no restart); the store's map grows while
+#   the daemon holds it: logins go on; a missing store: Sendmail
 #   answers 535 for every mechanism (it has no temporary AUTH reply).
 # authd (pwcheck_method: saslauthd, authgate-authd running as nobody):
 #   PLAIN LOGIN right password 235, also for a login without any legacy
@@ -80,6 +81,8 @@ if [ "$kind" = auxprop ]; then
     lab_expect "$L: ... and never in the daemon" \
         "$(lab_sendmail_log sm | grep -c "sendmail\[$(lab_get sm pid)\]: authgate: ")" 0
     check_change sm "$store" "${ALL[@]}"
+    mta_grow "$L" "$store"
+    mta_check "$L: after the map grew" "$port" alice@lab.test "$MTA_PW" 235 "${ALL[@]}"
 
     mta_sasl_conf "$LAB/Sendmail-missing.conf" "$LAB/no-such-store" auxprop
     start_sm smmissing "$LAB/Sendmail-missing.conf"
