@@ -17,7 +17,9 @@
 #   lazily, at the first login, as postfix.
 #   The store's LMDB map grows (3000 logins added) while smtpd holds it:
 #   logins go on, in the same smtpd, new logins included.
-#   Also: a store only root can read works (opened at init as root).
+#   Also: a store only root can read works (opened at init as root); a
+#   store created after smtpd started is found by the next login without
+#   chroot, but not from inside the jail (454 until postfix reload).
 # authd (pwcheck_method: saslauthd, authgate-authd's socket inside the jail
 # when chrooted, saslauthd_path as smtpd sees it; auxprop for the rest):
 #   PLAIN LOGIN right password 235, also for a login without any legacy
@@ -74,6 +76,15 @@ idle_smtpd() {
     swaks --server "127.0.0.1:$(lab_get "$1" port)" --helo client.lab.test --quit-after EHLO \
         >"$LAB/log/ehlo-$1.out" 2>&1
     lab_postfix_procs "$1" smtpd | head -1
+}
+
+# shellcheck disable=SC2317 # called through lab__wait
+# new_smtpd NAME PIDS: succeeds once an smtpd other than PIDS answers (a
+# session without AUTH makes the master start one when none is idle).
+new_smtpd() {
+    local now
+    now=$(idle_smtpd "$1" >/dev/null; smtpd_pids "$1")
+    [ -n "$now" ] && [ "$now" != "$2" ]
 }
 
 # check_change NAME STORE MECH...: change alice's password in the store,
@@ -135,6 +146,33 @@ if [ "$kind" = auxprop ]; then
     mta_check "$L: missing store, unknown login" "$port" nobody@lab.test "$MTA_PW" 454 PLAIN CRAM-MD5
     lab_expect_match "$L: maillog says the store cannot be opened" "$(lab_postfix_log pfmissing)" \
         "authgate: cannot open store: .*no-such-store"
+
+    # A store created after smtpd started: each lookup retries the open,
+    # from where smtpd is.  Without chroot that finds it at once; in the
+    # jail the real path does not exist, so that smtpd keeps answering 454
+    # until it is replaced (postfix reload, max_idle, max_use).
+    later=$(lab_postfix_jail pflater)/authgate-later
+    mkdir -p "$(lab_postfix_jail pflater)"
+    mta_sasl_conf "$LAB/smtpd-later.conf" "$later" auxprop
+    start_pf pflater "$LAB/smtpd-later.conf"
+    port=$(lab_get pflater port)
+    mta_check "$L: store not created yet" "$port" alice@lab.test "$MTA_PW" 454 PLAIN CRAM-MD5
+    before=$(smtpd_pids pflater)
+    mta_store "$later" postfix
+    if [ "$mode" = no-chroot ]; then
+        mta_check "$L: store created after start: the next login opens it" "$port" \
+            alice@lab.test "$MTA_PW" 235 PLAIN CRAM-MD5 SCRAM-SHA-256
+    else
+        mta_check "$L: store created after start: not reachable from inside the jail" "$port" \
+            alice@lab.test "$MTA_PW" 454 PLAIN CRAM-MD5 SCRAM-SHA-256
+        lab_expect_match "$L: ... the retry names the real path, which the jail lacks" \
+            "$(lab_postfix_log pflater)" "authgate: cannot open store: $later/secrets"
+        lab_expect "$L: ... same smtpd as before the store existed" "$(smtpd_pids pflater)" "$before"
+        postfix -c "$(lab_get pflater conf)" reload >>"$LAB/log/pflater.out" 2>&1
+        lab__wait 20 new_smtpd pflater "$before" || lab_fail "postfix reload: smtpd not replaced"
+        mta_check "$L: store created after start: after postfix reload" "$port" \
+            alice@lab.test "$MTA_PW" 235 PLAIN CRAM-MD5 SCRAM-SHA-256
+    fi
 
     # Only root can read the store: smtpd opened it as root at init.
     rootstore=$(lab_postfix_jail pfroot)/authgate
