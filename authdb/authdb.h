@@ -42,10 +42,10 @@ extern "C" {
  * Limits.  Inputs beyond them are refused with AUTHDB_ETOOLONG, never
  * truncated.
  */
-#define AUTHDB_LOCAL_MAX    64   /* octets of a local part */
-#define AUTHDB_DOMAIN_MAX   253  /* octets of a domain, A-label form */
-#define AUTHDB_LOGIN_MAX    320  /* octets of a normalized login or address */
-#define AUTHDB_PASSWORD_MAX 1024 /* octets of a cleartext password */
+#define AUTHDB_LOCAL_MAX    64  /* octets of a local part */
+#define AUTHDB_DOMAIN_MAX   253 /* octets of a domain, A-label form */
+#define AUTHDB_LOGIN_MAX    320 /* octets of a normalized login or address */
+#define AUTHDB_PASSWORD_MAX 511 /* octets of a cleartext password (libxcrypt: < 512) */
 #define AUTHDB_PATTERN_MAX  AUTHDB_LOGIN_MAX
 #define AUTHDB_RULES_MAX    1000 /* send-as rules per login */
 #define AUTHDB_REALM_MAX    255  /* octets of a DIGEST-MD5 realm */
