@@ -25,7 +25,7 @@
 #
 # Environment (set by tests/mta/meson.build): MTA_STORE (the mta-store
 # helper), MTA_PLUGIN (the built libauthgate.so), MTA_AUTHD (the built
-# authgate-authd; unset until plugin/authd builds it).  Exits 77 when one of
+# authgate-authd; unset when meson finds no authd_exe in plugin/authd).  Exits 77 when one of
 # the first two is missing (run through meson test).
 #
 # The plugin directory $MTA_PLUGINS holds a copy of libauthgate.so only; the
@@ -75,7 +75,7 @@ mta_init() {
 # mta_need_authd: exit 77 unless authgate-authd is built.
 mta_need_authd() {
     [ -x "${MTA_AUTHD:-}" ] ||
-        lab_skip "authgate-authd is not built (plugin/authd has no daemon yet: MTA_AUTHD is unset); these checks need it"
+        lab_skip "authgate-authd is not built (MTA_AUTHD is unset: meson found no authd_exe in plugin/authd); these checks need it"
 }
 
 mta_passwd() {
