@@ -170,8 +170,8 @@ guide_postfix_stack() {
     guide_conf "$@"
     snippet_run postfix-store "authgatectl=\"$CTL\" --config \"$GUIDE_CONF\"" >>"$out" 2>&1 ||
         lab_fail "the Postfix guide's store commands failed: $(cat "$out")"
-    snippet_run postfix-milter-dir "/var/spool/postfix=$GUIDE_JAIL" >>"$out" 2>&1 ||
-        lab_fail "the Postfix guide's milter directory command failed: $(cat "$out")"
+    snippet_run postfix-socket-dirs "/var/spool/postfix=$GUIDE_JAIL" >>"$out" 2>&1 ||
+        lab_fail "the Postfix guide's socket directory commands failed: $(cat "$out")"
     lab_daemon_start "$name-authd" --ready-file "$GUIDE_JAIL/run/authgate/authd/mux" -- \
         "$AUTHD" -f -c "$GUIDE_CONF"
     lab_daemon_start "$name-milter" --ready-file "$GUIDE_JAIL/authgate/milter.sock" -- \

@@ -7,8 +7,10 @@
 #
 # usage: test-guide-postfix.sh BUILDDIR
 #
-#   nochroot: the guide's authgate.conf, store commands, milter directory,
-#     smtpd.conf and master.cf "Without the chroot": smtpd's root is /;
+#   nochroot: the guide's authgate.conf, store commands, socket directories
+#     (owners and modes of directories and sockets as the guide says),
+#     smtpd.conf and master.cf "Without the chroot": smtpd's root is /,
+#     its only group postfix's primary group;
 #     without STARTTLS, MAIL is refused (530); PLAIN 235 through authd (its
 #     log line), SCRAM-SHA-256 235 through the plugin, wrong password 535;
 #     alice may send as herself and as sales@ (delivered with the guide's
@@ -50,12 +52,16 @@ setup() {
     printf '%s\n' "$@" 'authd_pidfile = ""' 'milter_pidfile = ""' >>"$CONF"
     snippet_run postfix-store "authgatectl=\"$CTL\" --config \"$CONF\"" >>"$out" 2>&1 ||
         lab_fail "postfix-store: $(cat "$out")"
-    snippet_run postfix-milter-dir "/var/spool/postfix=$JAIL" >>"$out" 2>&1 ||
-        lab_fail "postfix-milter-dir: $(cat "$out")"
-    lab_expect "$name: milter socket directory owner, group, mode" \
-        "$(stat -c '%U:%G %a' "$JAIL/authgate")" "authgate-milter:postfix 750"
+    snippet_run postfix-socket-dirs "/var/spool/postfix=$JAIL" >>"$out" 2>&1 ||
+        lab_fail "postfix-socket-dirs: $(cat "$out")"
     lab_daemon_start "$name-authd" --ready-file "$JAIL/run/authgate/authd/mux" -- "$AUTHD" -f -c "$CONF"
     lab_daemon_start "$name-milter" --ready-file "$JAIL/authgate/milter.sock" -- "$MILTER" -f -c "$CONF"
+    lab_expect "$name: socket directories and sockets (owner, group, mode)" \
+        "$(cd "$JAIL" && stat -c '%n %U:%G %a' run/authgate/authd run/authgate/authd/mux authgate authgate/milter.sock)" \
+        "run/authgate/authd root:root 755
+run/authgate/authd/mux authgate-authd:postfix 660
+authgate root:postfix 750
+authgate/milter.sock authgate-milter:authgate-milter 666"
 }
 
 # send NAME PORT TLS(tls|plain) SWAKS_ARG...: one session; the transcript
@@ -97,8 +103,10 @@ lab_postfix_start nc "${GUIDE_PF[@]}" "${TLS[@]}" --sasl-conf "$LAB/smtpd-nc.con
 port=$(lab_get nc port)
 echo "# nochroot: Postfix started in $(lab_get nc start_seconds) s"
 t=$(send nc "$port" plain --from alice@example.org --to friend@example.net)
-lab_expect "nochroot: smtpd runs in / (no chroot)" \
-    "$(readlink "/proc/$(lab_postfix_procs nc smtpd | head -1)/root")" /
+smtpd=$(lab_postfix_procs nc smtpd | head -1)
+lab_expect "nochroot: smtpd runs in / (no chroot)" "$(readlink "/proc/$smtpd/root")" /
+lab_expect "smtpd keeps only its primary group (why the guide names group postfix)" \
+    "$(awk '/^Groups:/ { print $2, $3 }' "/proc/$smtpd/status")" "$(id -g postfix) "
 step "nochroot: without STARTTLS MAIL is refused" "$t" MAIL '^530 5\.7\.0 '
 
 t=$(send nc "$port" tls "${alice[@]}" --from alice@example.org --to friend@example.net \
