@@ -26,7 +26,8 @@
 #   guide_postfix_stack NAME [CONF_LINE]...   docs/guide-postfix.md's
 #       chrooted submission service, as the guide sets it up: authgate.conf
 #       (plus CONF_LINEs), the store by the guide's commands (alice, who may
-#       also send as sales@), the milter's socket directory, authgate-authd
+#       also send as sales@; skipped when $LAB/store-NAME exists already:
+#       make it with guide_conf after setting GUIDE_*), the socket directories, authgate-authd
 #       NAME-authd and authgate-milter NAME-milter started from that
 #       configuration, an smtp-sink NAME-sink, the guide's smtpd.conf,
 #       main.cf and master.cf in a lab Postfix NAME with a throwaway TLS
@@ -168,8 +169,10 @@ guide_postfix_stack() {
     GUIDE_CONF=$LAB/authgate-$name.conf
     mkdir -p "$GUIDE_JAIL"
     guide_conf "$@"
-    snippet_run postfix-store "authgatectl=\"$CTL\" --config \"$GUIDE_CONF\"" >>"$out" 2>&1 ||
-        lab_fail "the Postfix guide's store commands failed: $(cat "$out")"
+    if [ ! -e "$GUIDE_STORE/secrets" ]; then
+        snippet_run postfix-store "authgatectl=\"$CTL\" --config \"$GUIDE_CONF\"" >>"$out" 2>&1 ||
+            lab_fail "the Postfix guide's store commands failed: $(cat "$out")"
+    fi
     snippet_run postfix-socket-dirs "/var/spool/postfix=$GUIDE_JAIL" >>"$out" 2>&1 ||
         lab_fail "the Postfix guide's socket directory commands failed: $(cat "$out")"
     lab_daemon_start "$name-authd" --ready-file "$GUIDE_JAIL/run/authgate/authd/mux" -- \
