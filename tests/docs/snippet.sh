@@ -37,8 +37,10 @@
 #       bash -eu; its output and exit status are the commands'.
 #   snippet_where NAME       Print "docs/FILE.md:LINE" of the block.
 #   snippet_list             Print "NAME FILE:LINE LANG" for every block.
+#   snippet_uses             Print "NAME FILE..." for every block: the files
+#       outside docs/ that use it.
 #   snippet_check            Print every problem; status 1 if any.
-# or as a command:  tests/docs/snippet.sh get|file|run|where|list|check [ARG]...
+# or as a command:  tests/docs/snippet.sh get|file|run|where|list|uses|check [ARG]...
 #
 # ENVIRONMENT: SNIPPET_TOP, the source tree (default: two levels above this
 # file).  Needs bash, awk, grep, find.
@@ -138,13 +140,27 @@ snippet_list() {
     snippet__blocks | cut -f 1-3 | tr '\t' ' '
 }
 
-# snippet__used: every snippet name used literally by a file outside docs/.
-snippet__used() {
+# snippet__uses: "FILE NAME" for every literal use of a snippet name by a
+# file outside docs/ (FILE relative to SNIPPET_TOP).
+snippet__uses() {
     find "$SNIPPET_TOP" \( -name .git -o -name 'build*' -o -path "$SNIPPET_TOP/docs" -o -name subprojects \) -prune \
         -o -type f \( -name '*.sh' -o -name '*.bash' -o -name '*.lua' -o -name '*.c' \
         -o -name '*.pl' -o -name '*.py' -o -name meson.build \) -print0 |
-        xargs -0 grep -hoE "(snippet_(get|file|run)|snippet\.sh +(get|file|run)) +[\"']?[a-z0-9][a-z0-9.-]*" |
-        sed -E "s/.* +[\"']?//" | sort -u
+        xargs -0 grep -HoE "(snippet_(get|file|run)|snippet\.sh +(get|file|run)) +[\"']?[a-z0-9][a-z0-9.-]*" |
+        sed -E "s#^$SNIPPET_TOP/##; s/:.* +[\"']?/ /" | sort -u
+}
+
+# snippet__used: every snippet name used literally by a file outside docs/.
+snippet__used() {
+    snippet__uses | cut -d ' ' -f 2 | sort -u
+}
+
+snippet_uses() {
+    local uses name
+    uses=$(snippet__uses)
+    for name in $(snippet__blocks | cut -f 1); do
+        printf '%s %s\n' "$name" "$(awk -v n="$name" '$2 == n { printf "%s ", $1 }' <<<"$uses")"
+    done
 }
 
 snippet_check() {
@@ -197,9 +213,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     run) snippet_run "$@" ;;
     where) snippet_where "$@" ;;
     list) snippet_list ;;
+    uses) snippet_uses ;;
     check) snippet_check ;;
     *)
-        echo "usage: $0 get|run NAME [FROM=TO]... | file NAME FILE [FROM=TO]... | where NAME | list | check" >&2
+        echo "usage: $0 get|run NAME [FROM=TO]... | file NAME FILE [FROM=TO]... | where NAME | list | uses | check" >&2
         exit 2
         ;;
     esac

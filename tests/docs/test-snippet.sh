@@ -81,6 +81,9 @@ check "run: output and status" "$(SNIPPET_TOP=$T "$S" run cmd.two 2>&1; echo "rc
 tabbed
 rc=0
 rc=127"
+check "uses" "$(SNIPPET_TOP=$T "$S" uses)" "conf-one tests/x/test.sh 
+cmd.two tests/x/test.sh 
+four-backticks tests/x/test.sh "
 check "where" "$(SNIPPET_TOP=$T "$S" where cmd.two)" "docs/a.md:10"
 
 # README.md counts too.
