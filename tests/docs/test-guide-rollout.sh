@@ -87,9 +87,9 @@ qid=$(guide_reply "$t" EOD | sed -n 's/.*queued as \([0-9A-F]*\).*/\1/p')
 pq=$(snippet_run rollout-held "postqueue=postqueue -c $(lab_get pf conf)" 2>&1)
 lab_expect_match "hold: postqueue -p marks it held" "$pq" "^$qid!"
 lab_expect "hold: not delivered" "$(lab_sink_find pf-sink X-Guide held 2 >/dev/null && echo delivered || echo held)" held
-snippet_run rollout-release "postsuper=postsuper -c $(lab_get pf conf)" "4B2C1A7338=$qid" >>"$LAB/log/release.out" 2>&1
-lab_expect "hold: the guide's postsuper -H" "$?" 0
-postqueue -c "$(lab_get pf conf)" -f
+snippet_run rollout-release "postsuper=postsuper -c $(lab_get pf conf)" \
+    "postqueue=postqueue -c $(lab_get pf conf)" "4B2C1A7338=$qid" >>"$LAB/log/release.out" 2>&1
+lab_expect "hold: the guide's postsuper -H and postqueue -f" "$?" 0
 lab_expect_match "hold: released, delivered" "$(lab_sink_find pf-sink X-Guide held 30)" '^From: Boss <boss@example\.org>$'
 
 # ---------------------------------------------------------------- refuse
