@@ -10,7 +10,9 @@
 #     pwcheck_method: saslauthd
 #     ```
 #
-# Names are [a-z0-9][a-z0-9.-]* and unique across these files.  Every name
+# Names are [a-z0-9][a-z0-9.-]* and unique across these files.  The form
+# used by the authgate-query guides, an HTML comment on the line just
+# before the fence (`<!-- authgate-test: NAME -->`), names a block too.  Every name
 # must be used, literally, by some test: `snippet_get NAME`, `snippet_file
 # NAME`, `snippet_run NAME`, or `snippet.sh get|file|run NAME` in a file
 # outside docs/ (the usual places:
@@ -58,6 +60,10 @@ snippet__blocks() {
             function flush() {
                 printf "%s\t%s:%d\t%s\t%s\n", name, file, start, lang, body
             }
+            !infence && /^<!-- authgate-test: [a-z0-9][a-z0-9.-]* -->$/ {
+                pending = $3
+                next
+            }
             !infence && match($0, /^ *(```+|~~~+)/) {
                 indent = 0
                 while (substr($0, indent + 1, 1) == " ") indent++
@@ -69,9 +75,12 @@ snippet__blocks() {
                 n = split(info, w, /[ \t]+/)
                 for (i = 1; i <= n; i++)
                     if (w[i] ~ /^snippet=/) name = substr(w[i], 9)
+                if (name == "-" && pending != "") name = pending
+                pending = ""
                 infence = 1; start = FNR; body = ""; first = 1
                 next
             }
+            !infence { pending = "" }
             infence {
                 line = $0
                 if (match(line, /^ *(```+|~~~+)[ \t]*$/)) {

@@ -18,6 +18,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
+# shellcheck source=../lab/lab.sh
 . "$TOP/tests/lab/lab.sh"
 . "$HERE/snippet.sh"
 . "$HERE/guide.sh"

@@ -92,6 +92,24 @@ printf '```sh snippet=readme-one\nx\n```\n' >"$T/README.md"
 echo "$SG readme-one" >>"$T/tests/x/test.sh"
 check "README.md's blocks are snippets" "$(SNIPPET_TOP=$T "$S" where readme-one)" "README.md:1"
 
+# The authgate-query guides' form: a comment just before the fence.
+cat >"$T/docs/c.md" <<'EOF'
+<!-- authgate-test: by-comment -->
+```
+named by the comment
+```
+
+<!-- authgate-test: too-far -->
+
+```
+a blank line between: not named
+```
+EOF
+check "a comment just before the fence names the block" "$(SNIPPET_TOP=$T "$S" get by-comment)" \
+    "named by the comment"
+check "a comment further up does not" "$(SNIPPET_TOP=$T "$S" list | grep -c 'too-far')" 0
+rm "$T/docs/c.md"
+
 # Every kind of problem.
 cat >"$T/docs/b.md" <<'EOF'
 ```ini
