@@ -59,10 +59,11 @@ static int parse_field(const char *tok, size_t len, query_request *rq, const cha
     const char *eq = memchr(tok, '=', len);
     const field_def *def = NULL;
     sbuf *b;
+    int rc = -1;
 
     if (eq == NULL) {
         *why = "field without \"=\"";
-        return -1;
+        goto out;
     }
     for (size_t i = 0; i < sizeof(field_defs) / sizeof(field_defs[0]); i++)
         if (strlen(field_defs[i].name) == (size_t)(eq - tok) &&
@@ -70,21 +71,23 @@ static int parse_field(const char *tok, size_t len, query_request *rq, const cha
             def = &field_defs[i];
     if (def == NULL) {
         *why = "unknown field";
-        return -1;
+        goto out;
     }
     if (rq->fields & def->bit) {
         *why = "field given twice";
-        return -1;
+        goto out;
     }
     rq->fields |= def->bit;
     b = field_buf(rq, def->bit);
     if (query_b64_decode(eq + 1, len - (size_t)(eq + 1 - tok), b, why) != 0)
-        return -1;
+        goto out;
     if (def->bit != QUERY_F_HEADERS && memchr(b->p, '\0', b->len) != NULL) {
         *why = "login, envfrom or id holds a NUL octet";
-        return -1;
+        goto out;
     }
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 int query_line_parse(const char *line, size_t len, query_request *rq, const char **why)

@@ -14,37 +14,41 @@
 
 static int fill_addr(const char *path, struct sockaddr_un *sa, char *why, size_t whylen)
 {
+    int rc = -1;
+
     memset(sa, 0, sizeof(*sa));
     sa->sun_family = AF_UNIX;
     if (path[0] != '/' || strlen(path) >= sizeof(sa->sun_path)) {
         snprintf(why, whylen, "query_socket %.200s: must be an absolute path under %zu octets",
                  path, sizeof(sa->sun_path));
-        return -1;
+    } else {
+        memcpy(sa->sun_path, path, strlen(path));
+        rc = 0;
     }
-    memcpy(sa->sun_path, path, strlen(path));
-    return 0;
+    return rc;
 }
 
 /* Make room at path: 0 when it is free (a stale socket removed), -1. */
 static int clear_stale(const char *path, const struct sockaddr_un *sa, char *why, size_t whylen)
 {
     struct stat st;
-    int fd, rc = -1;
+    int fd = -1, rc = -1;
 
     if (lstat(path, &st) != 0) {
         if (errno == ENOENT)
-            return 0;
-        snprintf(why, whylen, "query_socket %.200s: %s", path, strerror(errno));
-        return -1;
+            rc = 0;
+        else
+            snprintf(why, whylen, "query_socket %.200s: %s", path, strerror(errno));
+        goto out;
     }
     if (!S_ISSOCK(st.st_mode)) {
         snprintf(why, whylen, "query_socket %.200s exists and is not a socket", path);
-        return -1;
+        goto out;
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(why, whylen, "socket: %s", strerror(errno));
-        return -1;
+        goto out;
     }
     if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
         snprintf(why, whylen, "query_socket %.200s: another server answers on it", path);
@@ -55,7 +59,9 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa, char *why
     } else {
         rc = 0;
     }
-    close(fd);
+out:
+    if (fd >= 0)
+        close(fd);
     return rc;
 }
 

@@ -14,6 +14,7 @@
  * flight finish, and exit.  Only this file exits.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +124,7 @@ static void reload(const sigctx *sc)
 
     if (authdb_conf_load(sc->o->config, !sc->o->config_given, &c, why, sizeof(why)) != AUTHDB_OK) {
         authdb_logf(sc->lg, LOG_ERR, "SIGHUP: %s; keeping the running configuration", why);
-        return;
+        goto out;
     }
     if (strcmp(c->query_socket, b->query_socket) != 0 ||
         strcmp(c->query_user, b->query_user) != 0 ||
@@ -139,21 +140,22 @@ static void reload(const sigctx *sc)
     if (runtime_reload(sc->rt, c, why, sizeof(why)) != 0) {
         authdb_logf(sc->lg, LOG_ERR, "SIGHUP: %s; keeping the running configuration", why);
         authdb_conf_free(c);
-        return;
+        goto out;
     }
     authdb_logf(sc->lg, LOG_INFO, "SIGHUP: configuration %s reloaded", sc->o->config);
+out:
+    return;
 }
 
 static int signal_cb(void *arg, int sig)
 {
     const sigctx *sc = arg;
 
-    if (sig == SIGHUP) {
+    if (sig == SIGHUP)
         reload(sc);
-        return 0;
-    }
-    authdb_logf(sc->lg, LOG_INFO, "stopping: no new connections, finishing requests in flight");
-    return 1;
+    else
+        authdb_logf(sc->lg, LOG_INFO, "stopping: no new connections, finishing requests in flight");
+    return sig != SIGHUP;
 }
 
 /* -t: can the store be opened the way the server opens it? */
@@ -173,11 +175,11 @@ static int check_only(const authdb_log *lg, runtime *rt)
 static int signals_setup(int *rfd, char *why, size_t whylen)
 {
     struct sigaction sa;
-    int p[2];
+    int p[2], rc = -1;
 
-    if (pipe(p) != 0) {
+    if (pipe2(p, O_CLOEXEC) != 0) {
         snprintf(why, whylen, "pipe: %s", strerror(errno));
-        return -1;
+        goto out;
     }
     sigpipe_w = p[1];
     *rfd = p[0];
@@ -189,7 +191,9 @@ static int signals_setup(int *rfd, char *why, size_t whylen)
     sigaction(SIGINT, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 int main(int argc, char **argv)

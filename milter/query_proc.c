@@ -19,31 +19,33 @@ int query_proc_ids(const char *user, const char *group, uid_t *uid, gid_t *gid, 
     struct passwd pw, *pres = NULL;
     struct group gr, *gres = NULL;
     char buf[8192];
-    int rc;
+    int e, rc = -1;
 
     *uid = getuid();
     *gid = getgid();
     if (user != NULL && user[0] != '\0') {
-        rc = getpwnam_r(user, &pw, buf, sizeof(buf), &pres);
+        e = getpwnam_r(user, &pw, buf, sizeof(buf), &pres);
         if (pres == NULL) {
             snprintf(why, whylen, "query_user %.100s: %s", user,
-                     rc != 0 ? strerror(rc) : "no such user");
-            return -1;
+                     e != 0 ? strerror(e) : "no such user");
+            goto out;
         }
         *uid = pw.pw_uid;
         *gid = pw.pw_gid;
     }
     *sock_gid = *gid;
     if (group != NULL && group[0] != '\0') {
-        rc = getgrnam_r(group, &gr, buf, sizeof(buf), &gres);
+        e = getgrnam_r(group, &gr, buf, sizeof(buf), &gres);
         if (gres == NULL) {
             snprintf(why, whylen, "query_socket_group %.100s: %s", group,
-                     rc != 0 ? strerror(rc) : "no such group");
-            return -1;
+                     e != 0 ? strerror(e) : "no such group");
+            goto out;
         }
         *sock_gid = gr.gr_gid;
     }
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 int query_proc_pidfile(const char *path, int *fd, char *why, size_t whylen)
@@ -52,8 +54,10 @@ int query_proc_pidfile(const char *path, int *fd, char *why, size_t whylen)
     int n, rc = -1;
 
     *fd = -1;
-    if (path == NULL || path[0] == '\0')
-        return 0;
+    if (path == NULL || path[0] == '\0') {
+        rc = 0;
+        goto out;
+    }
     *fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (*fd < 0) {
         snprintf(why, whylen, "query_pidfile %.200s: %s", path, strerror(errno));
@@ -90,19 +94,17 @@ void query_proc_pidfile_remove(const char *path, int fd)
 
 int query_proc_drop(const char *user, uid_t uid, gid_t gid, char *why, size_t whylen)
 {
+    int rc = -1;
+
     if (user == NULL || user[0] == '\0' || (uid == getuid() && uid == geteuid()))
-        return 0;
-    if (geteuid() != 0) {
+        rc = 0;
+    else if (geteuid() != 0)
         snprintf(why, whylen, "cannot switch to query_user %.100s: not running as root", user);
-        return -1;
-    }
-    if (initgroups(user, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+    else if (initgroups(user, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
         snprintf(why, whylen, "switching to query_user %.100s: %s", user, strerror(errno));
-        return -1;
-    }
-    if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+    else if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
         snprintf(why, whylen, "switching to query_user %.100s: root could be regained", user);
-        return -1;
-    }
-    return 0;
+    else
+        rc = 0;
+    return rc;
 }

@@ -65,23 +65,22 @@ static int write_all(int fd, const char *buf, size_t len, long long deadline)
 {
     struct pollfd p = {fd, POLLOUT, 0};
     ssize_t n;
+    int rc = 0;
 
-    while (len > 0) {
+    while (len > 0 && rc == 0) {
         n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             buf += n;
             len -= (size_t)n;
-            continue;
+        } else if (n == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            rc = -1;
+        } else if (errno != EINTR) {
+            n = poll(&p, 1, ms_left(deadline));
+            if (n == 0 || (n < 0 && errno != EINTR))
+                rc = -1;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            return -1;
-        n = poll(&p, 1, ms_left(deadline));
-        if (n == 0 || (n < 0 && errno != EINTR))
-            return -1;
     }
-    return 0;
+    return rc;
 }
 
 /* Answer what the session holds: the current generation is pinned for
@@ -177,13 +176,6 @@ static void *conn_main(void *arg)
     return NULL;
 }
 
-static int make_pipe(int p[2])
-{
-    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
-        return -1;
-    return 0;
-}
-
 int query_server_new(int lfd, runtime *rt, const authdb_log *lg, const query_server_opts *o,
                      query_server **out, char *why, size_t whylen)
 {
@@ -195,7 +187,8 @@ int query_server_new(int lfd, runtime *rt, const authdb_log *lg, const query_ser
         return -1;
     }
     s->wake[0] = s->wake[1] = s->stop[0] = s->stop[1] = -1;
-    if (make_pipe(s->wake) != 0 || make_pipe(s->stop) != 0) {
+    if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0 ||
+        pipe2(s->stop, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(why, whylen, "pipe: %s", strerror(errno));
         s->lfd = -1;
         query_server_free(s);

@@ -14,29 +14,31 @@ typedef struct collect {
 /* Could Postfix read login back as one element of a comma/space list? */
 static int listable(const char *login)
 {
-    for (const unsigned char *p = (const unsigned char *)login; *p != '\0'; p++)
-        if (*p <= 0x20 || *p == 0x7F || *p == ',')
-            return 0;
-    return login[0] != '\0';
+    const unsigned char *p = (const unsigned char *)login;
+
+    while (*p > 0x20 && *p != 0x7F && *p != ',')
+        p++;
+    return *p == '\0' && login[0] != '\0';
 }
 
 static int on_login(const char *login, void *arg)
 {
     collect *c = arg;
     size_t len = strlen(login);
+    int rc = 0;
 
     if (!listable(login)) {
         c->skipped++;
-        return 0;
-    }
-    if (c->out->len + len + (c->logins > 0) > QUERY_SOCKETMAP_REPLY_MAX) {
+    } else if (c->out->len + len + (c->logins > 0) > QUERY_SOCKETMAP_REPLY_MAX) {
         c->toolong = 1;
-        return AUTHDB_ELIMIT; /* stops the walk */
+        rc = AUTHDB_ELIMIT; /* stops the walk */
+    } else if ((c->logins > 0 && sbuf_addc(c->out, ',') != 0) ||
+               sbuf_add(c->out, login, len) != 0) {
+        rc = AUTHDB_ENOMEM;
+    } else {
+        c->logins++;
     }
-    if ((c->logins > 0 && sbuf_addc(c->out, ',') != 0) || sbuf_add(c->out, login, len) != 0)
-        return AUTHDB_ENOMEM;
-    c->logins++;
-    return 0;
+    return rc;
 }
 
 /* Make out the reply "<word> <text>" and record status and detail. */
