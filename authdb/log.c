@@ -8,8 +8,8 @@
  * "ident[pid]: level: text".  The text is formatted once with vsnprintf
  * (lines longer than LOG_LINE_MAX are cut with "...").  Untrusted text
  * must be passed through authdb_log_escape() by the caller: it keeps
- * printable ASCII and valid UTF-8 and writes everything else as \xHH, so
- * a client cannot forge log lines.
+ * printable ASCII (but \\ and ") and valid UTF-8 and writes everything else
+ * as \xHH, so a client cannot forge log lines or close a quoted field.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -89,7 +89,7 @@ char *authdb_log_escape(const char *in, size_t len, char *out, size_t outsz)
         size_t take = 1;
         int plain = 0;
 
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
             plain = 1;
         } else if (c >= 0x80) {
             ucs4_t uc;
