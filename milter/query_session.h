@@ -22,6 +22,8 @@
 #include <stddef.h>
 
 #include "authdb.h"
+#include "query_netstring.h"
+#include "query_socketmap.h"
 #include "sbuf.h"
 
 enum query_proto { QUERY_PROTO_UNKNOWN = 0, QUERY_PROTO_SOCKETMAP, QUERY_PROTO_LINE };
@@ -70,7 +72,8 @@ int query_session_partial(const query_session *s);
  * line protocol's request always closes. */
 enum query_step query_session_step(query_session *s, const query_env *env, sbuf *out);
 
-/* Longest reply query_session_step can append. */
-#define QUERY_SESSION_OUT_MAX (100000 + 16)
+/* Longest reply query_session_step can append: a socketmap reply and its
+ * framing (a line-protocol response is far shorter). */
+#define QUERY_SESSION_OUT_MAX (QUERY_SOCKETMAP_REPLY_MAX + QUERY_NETSTRING_DIGITS_MAX + 2)
 
 #endif

@@ -111,7 +111,7 @@ same "data: display-name spoof" "$("$CLIENT" data "$SOCK" alice@example.com '' "
 same "data: allowed" "$("$CLIENT" data "$SOCK" alice@example.com alias@example.com "$T/h2")" \
     "accept pass 250 2.0.0 From and Sender allowed"
 same "data: group syntax" "$("$CLIENT" data "$SOCK" alice@example.com alice@example.com "$T/h3")" \
-    "reject malformed 550 5.7.1 Message rejected: malformed From header: group syntax"
+    "reject malformed 550 5.7.1 Message rejected: malformed From header: group syntax (login alice@example.com)"
 same "bad request" "$(printf 'helo\n' | "$CLIENT" raw "$SOCK")" \
     "tempfail tempfail 451 4.3.0 authgate-query: bad request: unknown command (mail or data)"
 # A login with a line break cannot forge a log line (escaped by the logger).
@@ -121,7 +121,7 @@ same "bad request" "$(printf 'helo\n' | "$CLIENT" raw "$SOCK")" \
 sleep 0.2
 n=$(grep -cE 'info: (socketmap|mail|data) |notice: (mail|data) |warning: (socketmap|line protocol)' "$T/q.log")
 same "one log line per request (7 lookups, 7 line requests)" "$n" 14
-check "data decision logged like the milter's" grep -qF 'notice: data id=- login="alice@example.com" envfrom="<>" from=""ceo@example.com" <alice@example.com>" verdict=reject class=mismatch rule="none" reason="From display name or comment claims <ceo@example.com>, not allowed for alice@example.com"' "$T/q.log"
+check "data decision logged like the milter's" grep -qF 'notice: data id=- login="alice@example.com" envfrom="<>" from="\x22ceo@example.com\x22 <alice@example.com>" verdict=reject class=mismatch rule="none" reason="From display name or comment claims <ceo@example.com>, not allowed for alice@example.com"' "$T/q.log"
 check "socketmap lookup logged" grep -qF 'info: socketmap map=senders key="alias@example.com" result=OK logins=2 skipped=0 reply="OK alias@example.com,alice@example.com"' "$T/q.log"
 check "bad request logged" has "$T/q.log" 'warning: line protocol: bad request: unknown command'
 if grep -q '^authgate-query\[1\]: info: forged' "$T/q.log"; then
