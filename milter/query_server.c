@@ -166,13 +166,15 @@ static void *conn_main(void *arg)
     serve(srv, c->fd);
     close(c->fd);
     free(c);
+    /* Once active reaches 0 the server may be freed: touch nothing of it
+     * after the unlock. */
     pthread_mutex_lock(&srv->mu);
-    srv->active--;
-    pthread_cond_broadcast(&srv->idle);
-    pthread_mutex_unlock(&srv->mu);
     if (write(srv->wake[1], &one, 1) != 1) {
         /* the pipe is full: the accept loop is awake anyway */
     }
+    srv->active--;
+    pthread_cond_broadcast(&srv->idle);
+    pthread_mutex_unlock(&srv->mu);
     return NULL;
 }
 
