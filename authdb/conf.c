@@ -92,7 +92,7 @@ static const authdb_conf_key conf_keys[] = {
       "seconds a client has to send a request once begun, and to take the answer"),
     K("query_idle_timeout", AUTHDB_CONF_UINT, query_idle_timeout, "60", 1, 3600,
       "seconds a connection may wait for its next request"),
-    K("query_connections", AUTHDB_CONF_UINT, query_connections, "256", 1, 4096,
+    K("query_connections", AUTHDB_CONF_UINT, query_connections, "256", 1, 1024,
       "connections authgate-query serves at once (one thread each)"),
 };
 #define CONF_KEY_COUNT (sizeof(conf_keys) / sizeof(conf_keys[0]))
