@@ -21,7 +21,8 @@
 # configuration file of a running MTA or daemon, as commands it runs, or as
 # the output it compares with what a real program printed.  `snippet.sh
 # check` (the unit test docs-snippets) fails on a block without a name, a
-# repeated name, or a name no test uses.  Man pages are not covered: they
+# repeated name, or a name no test uses; and on a relative link
+# ([text](path)) in these files whose target does not exist.  Man pages are not covered: they
 # are checked by their components' own tests.
 #
 # Guides show real paths (/var/lib/authgate, /etc/postfix ...); a test maps
@@ -164,6 +165,30 @@ snippet__used() {
     snippet__uses | cut -d ' ' -f 2 | sort -u
 }
 
+# snippet__broken_links: "FILE:LINE TARGET" for every relative link, outside
+# code blocks, whose target is missing (anchors and URLs are not checked).
+snippet__broken_links() {
+    local f dir where target
+    for f in "$SNIPPET_TOP"/docs/*.md "$SNIPPET_TOP"/README.md; do
+        [ -e "$f" ] || continue
+        dir=$(dirname "$f")
+        awk -v file="${f#"$SNIPPET_TOP"/}" '
+            /^ *(```|~~~)/ { code = !code; next }
+            code { next }
+            {
+                line = $0
+                while (match(line, /\]\([^)]+\)/)) {
+                    t = substr(line, RSTART + 2, RLENGTH - 3)
+                    line = substr(line, RSTART + RLENGTH)
+                    sub(/#.*/, "", t)
+                    if (t != "" && t !~ /^[a-z]+:/) print file ":" FNR, t
+                }
+            }' "$f" | while read -r where target; do
+            [ -e "$dir/$target" ] || echo "$where $target"
+        done
+    done
+}
+
 snippet_uses() {
     local uses name
     uses=$(snippet__uses)
@@ -208,6 +233,10 @@ snippet_check() {
             problems=$((problems + 1))
         fi
     done
+    while read -r where target; do
+        echo "$where: link to $target, which does not exist"
+        problems=$((problems + 1))
+    done < <(snippet__broken_links)
     echo "# $(wc -l <<<"$blocks") code blocks in docs/*.md and README.md, $problems problems"
     [ "$problems" = 0 ]
 }

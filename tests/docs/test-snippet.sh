@@ -143,6 +143,14 @@ snippet conf-one is defined more than once: docs/a.md:3 docs/b.md:9
 a test uses snippet ghost-name, which no guide defines
 # 9 code blocks in docs/*.md and README.md, 6 problems"
 
+# Links.
+printf '%s\n' 'See [a](a.md), [web](https://x.example/y.md), [anchor](#top),' \
+    '[gone](gone.md#part) and [up](../tests/x/test.sh).' '```' '[in code](nothing.md)' '```' >"$T/docs/d.md"
+got=$(SNIPPET_TOP=$T "$S" check)
+check "a link to a missing file is a problem, others are not" "$(grep 'link to' <<<"$got")" \
+    "docs/d.md:2: link to gone.md, which does not exist"
+rm "$T/docs/d.md"
+
 # Uses inside docs/ do not count.
 rm "$T/docs/b.md"
 sed -i '/ghost-name/d' "$T/tests/x/test.sh"
