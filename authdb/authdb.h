@@ -553,6 +553,11 @@ typedef struct authdb_conf {
     unsigned authd_threads; /* concurrent verifications */
     unsigned authd_timeout; /* seconds per request */
     char *authd_pidfile;
+    /* authgate-sync */
+    char *sync_central;      /* libpq connection string of the central store ("": none) */
+    int sync_secrets;        /* bool: copy the secrets too (no: policy only) */
+    unsigned sync_interval;  /* seconds between polls without a notification */
+    unsigned sync_retry_max; /* longest back-off while the center is unreachable */
 } authdb_conf;
 
 enum authdb_conf_type {

@@ -327,6 +327,43 @@ int policy_has_rules(authdb_txn *txn, int *any)
     return rc;
 }
 
+/* Is rec a rules record authdb could have written under norm n: every
+ * pattern normalized and of its kind, entries sorted and unique?  *why
+ * gets a static reason. */
+int policy_rules_check(const authdb_norm *n, const void *rec, size_t len, const char **why)
+{
+    struct rule_ent *ents;
+    authdb_rule r;
+    const char *w;
+    size_t cnt;
+    int rc;
+
+    ents = calloc(AUTHDB_RULES_MAX, sizeof(*ents));
+    if (ents == NULL)
+        return AUTHDB_ENOMEM;
+    *why = "malformed rules record";
+    rc = rules_decode(rec, len, ents, &cnt);
+    if (rc == AUTHDB_OK && cnt == 0) {
+        *why = "empty rules record (a login without rules has no record)";
+        rc = AUTHDB_ECORRUPT;
+    }
+    for (size_t i = 0; i < cnt && rc == AUTHDB_OK; i++) {
+        if (i > 0 && ent_cmp(&ents[i - 1], &ents[i]) >= 0) {
+            *why = "rules not sorted or repeated";
+            rc = AUTHDB_ECORRUPT;
+        } else if (authdb_rule_parse(n, ents[i].pat, ents[i].len, &r, &w) != AUTHDB_OK) {
+            *why = "a pattern is not a valid address, @domain or *";
+            rc = AUTHDB_ECORRUPT;
+        } else if ((unsigned)r.kind != ents[i].kind || strlen(r.pattern) != ents[i].len ||
+                   memcmp(r.pattern, ents[i].pat, ents[i].len) != 0) {
+            *why = "a pattern is not in normalized form or not of its kind";
+            rc = AUTHDB_ECORRUPT;
+        }
+    }
+    free(ents);
+    return rc;
+}
+
 /* The index entries a rules record implies: cb(pattern, plen, arg) for
  * each rule (authgate-sync rebuilds a node's index from its records). */
 int policy_rules_patterns(const void *rec, size_t len, int (*cb)(const char *, size_t, void *),
