@@ -107,9 +107,14 @@ int pgconn_exec(PGconn *c, const char *sql, int n, const char *const *vals, cons
     return rc;
 }
 
+/* Statements without parameters (schema scripts may hold several). */
 int pgconn_cmd(PGconn *c, const char *sql, char *err, size_t errlen)
 {
-    return pgconn_exec(c, sql, 0, NULL, NULL, 0, NULL, err, errlen);
+    PGresult *r = PQexec(c, sql);
+    int rc = pgconn_status(c, r, err, errlen);
+
+    PQclear(r);
+    return rc;
 }
 
 uint64_t pgconn_u64(const PGresult *r, int row, int col)
