@@ -294,12 +294,12 @@ group_hostile() {
         INSERT INTO authgate.policy_rules VALUES ('bob@example.com'::bytea,
             '\\x01000100010111004f574e4552406578616d706c652e636f6d'::bytea);
         INSERT INTO authgate.policy_meta VALUES ('s:self_send'::bytea, 'maybe'::bytea);
-        INSERT INTO authgate.secrets_meta VALUES ('dummy_hash'::bytea, 'not-a-hash'::bytea);
+        UPDATE authgate.secrets_meta SET value = 'not-a-hash'::bytea WHERE key = 'dummy_hash'::bytea;
         UPDATE authgate.secrets_users SET value = '\\x01'::bytea WHERE key = 'alice@example.com'::bytea;
-        COMMIT;" >/dev/null || { bad "hostile SQL failed"; return; }
+        COMMIT;" >"$T/sql.out" 2>&1 || { bad "hostile SQL failed: $(cat "$T/sql.out")"; return; }
     "$CTL" --store "$T/n1" sync --once --central "$PG_NODE" >"$T/out" 2>"$T/err"
     check "sync with hostile data exits 5" "$?" 5
-    grep -q "12 rejected" "$T/out" && ok "12 keys rejected" || bad "output: $(cat "$T/out")"
+    grep -q "13 rejected" "$T/out" && ok "13 keys rejected" || bad "output: $(cat "$T/out")"
     for want in 'secrets_users key "Carol@Example.COM".*not in normalized form' \
         'secrets_users key "dave".*does not decode' 'secrets_users key "eve".*larger than' \
         'secrets_users key "aaaa.*not a valid login' 'secrets_users key "a b@example.com".*not a valid login' \
@@ -316,7 +316,7 @@ group_hostile() {
         || bad "node changed: $(diff "$T/before" "$T/after" | head -5)"
     check "alice still authenticates on the node" "$(verify "$T/n1" alice@example.com pw-one)" match
     check "sync status counts the rejected keys" \
-        "$("$CTL" --store "$T/n1" --json sync status --offline | jq -r .rejected_last)" 12
+        "$("$CTL" --store "$T/n1" --json sync status --offline | jq -r .rejected_last)" 13
     # A valid change after the hostile ones still applies.
     adduser zed@example.com pw-zed
     "$CTL" --store "$T/n1" sync --once --central "$PG_NODE" >/dev/null 2>&1
