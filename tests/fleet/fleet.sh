@@ -243,6 +243,12 @@ group_kill9() {
     snap "$PG_ADMIN" >"$T/B"
     [ "$(grep -c '^user ' "$T/B")" -lt "$(grep -c '^user ' "$T/A")" ] && ok "state B differs from A" \
         || bad "state B is not a change"
+    # How long one uninterrupted run takes: kills land uniformly inside it.
+    rm -rf "$T/n1.B" && cp -a "$T/n1.A" "$T/n1.B"
+    t0=$(date +%s%N)
+    "$CTL" --store "$T/n1.B" sync --once --central "$PG_NODE" >/dev/null 2>&1
+    span=$((($(date +%s%N) - t0) / 1000000))
+    ok "an uninterrupted incremental round of $users changed users takes ${span} ms"
     for i in $(seq 1 "$rounds"); do
         rm -rf "$T/n1"
         cp -a "$T/n1.A" "$T/n1"
@@ -250,7 +256,7 @@ group_kill9() {
         [ $((i % 4)) = 0 ] && opts=(--resync)
         "$CTL" --store "$T/n1" sync --once --central "$PG_NODE" "${opts[@]}" >/dev/null 2>&1 &
         pid=$!
-        delay=$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", (r % 1500) / 1000 }')
+        delay=$(awk -v r=$RANDOM -v s="$span" 'BEGIN { printf "%.3f", (r % (s + 1)) / 1000 }')
         sleep "$delay"
         kill -9 "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
