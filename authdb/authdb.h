@@ -86,7 +86,7 @@ const char *authdb_strerror(int code);
 
 /* Non-zero when code must be reported as a temporary failure (4xx, SASL_FAIL,
  * "NO temporary ...").  False for OK, NOTFOUND, EINVAL, ETOOLONG, EMISMATCH,
- * EDISABLED, EEXIST, ELIMIT, ERDONLY. */
+ * EDISABLED, EEXIST, ELIMIT, ERDONLY, EMANAGED. */
 int authdb_is_tempfail(int code);
 
 /* ---------------------------------------------------------------------
