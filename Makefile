@@ -17,7 +17,7 @@ DESTDIR    ?=
 NINJA := ninja
 ROOT  := $(shell id -u 2>/dev/null)
 
-.PHONY: all deps check unit integration fuzz install demo asan-check format format-check clean distclean
+.PHONY: all deps check unit integration fuzz install demo asan-check format format-check clean distclean fleet-check
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -42,6 +42,13 @@ unit: all
 
 integration: all
 	meson test -C $(BUILD) --print-errorlogs --suite integration $(MESON_TEST_OPTS)
+
+# The fleet tests at full length (50 kill -9 rounds of 100,000 users) and
+# bench-sync (100,000 users); `make integration` runs a reduced set.
+fleet-check: all
+	FLEET_KILL_ROUNDS=50 FLEET_KILL_USERS=100000 meson test -C $(BUILD) --print-errorlogs -t 6 \
+	  --suite integration $$(meson test -C $(BUILD) --list 2>/dev/null | sed -n 's/.*\/ \(fleet-.*\)/\1/p')
+	tests/fleet/bench.sh $(BUILD)/tests/fleet/bench-sync $(BUILD)/tools/authgatectl 100000 200
 
 # libFuzzer needs clang: a separate build directory.
 fuzz:

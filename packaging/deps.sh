@@ -12,8 +12,8 @@ set -eu
 # libmariadb3, libpq5, libperl5.36 ...): dpkg -x installs no dependencies.
 BUILD="gcc clang make meson ninja-build pkg-config
 liblmdb-dev libsasl2-dev libmilter-dev libcrypt-dev libssl-dev libidn2-dev
-libunistring-dev libdb-dev libcmocka-dev"
-TEST="lmdb-utils postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks
+libunistring-dev libdb-dev libcmocka-dev libpq-dev"
+TEST="postgresql lmdb-utils postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks
 libauthen-sasl-perl gsasl miltertest dovecot-core mandoc clang-format
 valgrind libclang-rt-14-dev m4 libwrap0 libspf2-2 procps iproute2 psmisc
 openssl libnet-ssleay-perl libmariadb3 libpq5 libgnutls-dane0 libidn12 libldap-2.5-0
