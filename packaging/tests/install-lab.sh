@@ -67,7 +67,7 @@ check_daemon() {
     local name=$1 pid=$2 user=$3 group=$4 exe=$5 u
     u=$(uid "$user")
     lab_expect "$name: runs $exe" "$(readlink "/proc/$pid/exe")" "$exe"
-    lab_expect "$name: real, effective, saved uid = $user" "$(status_field "$pid" Uid)" "$u	$u	$u	$u"
+    lab_expect "$name: real, effective, saved uid = $user" "$(status_field "$pid" Uid)" "$u $u $u $u"
     lab_expect "$name: groups = $user, $group only" "$(sorted_groups "$pid")" \
         "$(want_groups "$(gid "$user")" "$(gid "$group")")"
     lab_expect "$name: no capabilities left" "$(status_field "$pid" CapPrm) $(status_field "$pid" CapEff)" \
@@ -108,9 +108,9 @@ lab_expect "SCRAM-SHA-256, right password (plugin)" \
 lab_expect "SCRAM-SHA-256, wrong password" "$(lab_auth SCRAM-SHA-256 "$port" alice@lab.test wrong)" 535
 syslog=$(cat "$(lab_get authd syslog)")
 lab_expect_match "authd logged the right password" "$syslog" \
-    'login="alice@lab.test" .*result=OK reason="password accepted"'
+    'login="alice" realm="lab.test" .*result=OK reason="password accepted"'
 lab_expect_match "authd logged the wrong password" "$syslog" \
-    'login="alice@lab.test" .*result=NO reason="wrong password"'
+    'login="alice" realm="lab.test" .*result=NO reason="wrong password"'
 
 auth=(--auth PLAIN --auth-user alice@lab.test --auth-password "$PW_ALICE")
 id1=$(lab_id)
