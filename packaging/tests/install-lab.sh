@@ -17,7 +17,8 @@
 # and what it maps of the store; SIGHUP reload (ExecReload=); an instance
 # that does not name authgate (sasldb only) is unaffected by the installed
 # plugin and never touches the store; clean stop; every system call the
-# daemons made is allowed by their units' seccomp settings.
+# daemons made is allowed by their units' seccomp settings; README.Debian's
+# recipe for a chrooted smtpd (sockets in the jail, unit drop-ins).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -194,7 +195,8 @@ lab_expect_match "milter logged its stop" "$(cat "$(lab_get milter syslog)")" 's
 for d in authd milter; do
     out=$("$here/trace-check.sh" "$LAB/$d.strace" "/usr/sbin/authgate-$d" "$UNITS/authgate-$d.service")
     rc=$?
-    grep '^#' <<<"$out" | tr '\n' ' ' | sed 's/#   / /g; s/^/# /' | fold -s -w 100
+    grep '^# ' <<<"$out" | head -1
+    grep '^#   ' <<<"$out" | awk '{ printf "%s %s  ", $2, $3 }' | fold -s -w 96 | sed 's/^/#   /'
     echo
     while read -r line; do
         case $line in
@@ -202,6 +204,66 @@ for d in authd milter; do
         "not ok - "*) lab_expect "authgate-$d: ${line#not ok - }" "broken" ok ;;
         esac
     done < <(grep -v '^#' <<<"$out")
-    [ $rc -eq 0 ] || [ -n "$(grep '^not ok' <<<"$out")" ] || lab_expect "trace-check $d" "exit $rc" "exit 0"
+    [ $rc -eq 0 ] || grep -q '^not ok' <<<"$out" || lab_expect "trace-check $d" "exit $rc" "exit 0"
 done
+
+# ------------------------------------------------------------ chroot
+# README.Debian's recipe for Debian's chrooted smtpd, with this instance's
+# jail in place of /var/spool/postfix: root-owned socket directories in the
+# jail, the sockets moved there in authgate.conf, a drop-in per unit
+# letting it write there; smtpd.conf unchanged (saslauthd_path as seen in
+# the jail; the store outside it, opened before the chroot).
+jail=$(lab_postfix_jail pfc)
+conf=/etc/authgate/authgate.conf
+cp -p "$conf" "$LAB/authgate.conf.orig"
+install -d -m 0755 "$jail/run/authgate/authd" "$jail/authgate"
+printf 'authd_socket = %s\nmilter_socket = unix:%s\n' \
+    "$jail/run/authgate/authd/mux" "$jail/authgate/milter.sock" >>"$conf"
+for d in authd milter; do mkdir -p "/etc/systemd/system/authgate-$d.service.d"; done
+printf '[Service]\nReadWritePaths=%s\nExecStopPost=/bin/rm -f %s\n' "$jail/run/authgate/authd" \
+    "$jail/run/authgate/authd/mux" >/etc/systemd/system/authgate-authd.service.d/chroot.conf
+printf '[Service]\nReadWritePaths=%s\n' "$jail/authgate" \
+    >/etc/systemd/system/authgate-milter.service.d/chroot.conf
+lab_daemon_start authd-chroot --devlog --ready-file "$jail/run/authgate/authd/mux" -- \
+    "$here/unit-run.sh" "$UNITS/authgate-authd.service"
+lab_daemon_start milter-chroot --devlog --ready-file "$jail/authgate/milter.sock" -- \
+    "$here/unit-run.sh" "$UNITS/authgate-milter.service"
+lab_postfix_start pfc --chroot --sasl-conf "$LAB/smtpd.conf" \
+    --milter unix:/authgate/milter.sock --relay-port "$(lab_get sink port)"
+portc=$(lab_get pfc port)
+lab_expect "chroot: PLAIN through the socket in the jail" \
+    "$(lab_auth PLAIN "$portc" alice@lab.test "$PW_ALICE")" 235
+lab_expect "chroot: SCRAM-SHA-256, store outside the jail" \
+    "$(lab_auth SCRAM-SHA-256 "$portc" alice@lab.test "$PW_ALICE")" 235
+id2=$(lab_id)
+lab_expect "chroot: alice sends as herself" \
+    "$(lab_send "$portc" alice@lab.test rcpt@example.test "${auth[@]}" --add-header "X-Lab-Id: $id2")" 250
+lab_expect_match "chroot: delivered with Authentication-Results" "$(lab_sink_find sink X-Lab-Id "$id2")" \
+    '^Authentication-Results: [^;]+; auth=pass \(PLAIN\) smtp.auth=alice@lab.test$'
+lab_expect "chroot: header From spoof refused" \
+    "$(lab_send "$portc" alice@lab.test rcpt@example.test "${auth[@]}" --header "From: <ceo@lab.test>")" 550
+smtpdc=$(lab_postfix_procs pfc smtpd | head -1)
+lab_expect "chroot: smtpd runs in the jail" "$(readlink "/proc/${smtpdc:-0}/root")" "$jail"
+lab_daemon_stop authd-chroot
+lab_daemon_stop milter-chroot
+lab_expect "chroot: ExecStopPost= removed authd's socket" \
+    "$(test -e "$jail/run/authgate/authd/mux" && echo present || echo absent)" absent
+lab_expect "chroot: the milter's socket stays behind (it replaces it at start)" \
+    "$(test -S "$jail/authgate/milter.sock" && echo present || echo absent)" present
+# A second start of each, over what the first left behind.
+lab_daemon_start authd-chroot2 --devlog --ready-file "$jail/run/authgate/authd/mux" -- \
+    "$here/unit-run.sh" "$UNITS/authgate-authd.service"
+lab_daemon_start milter-chroot2 --devlog -- \
+    "$here/unit-run.sh" "$UNITS/authgate-milter.service"
+lab_wait_log "$(lab_get milter-chroot2 syslog)" 'ready on' 20
+lab_expect "chroot, restarted: PLAIN" "$(lab_auth PLAIN "$portc" alice@lab.test "$PW_ALICE")" 235
+lab_expect "chroot, restarted: the milter answers" \
+    "$(lab_send "$portc" alice@lab.test rcpt@example.test "${auth[@]}" --header "From: <ceo@lab.test>")" 550
+lab_postfix_stop pfc
+lab_daemon_stop authd-chroot2
+lab_daemon_stop milter-chroot2
+# Undo the administrator's changes: the packages own neither.
+rm -rf /etc/systemd/system/authgate-authd.service.d /etc/systemd/system/authgate-milter.service.d
+cp -p "$LAB/authgate.conf.orig" "$conf"
+
 lab_finish

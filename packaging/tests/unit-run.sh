@@ -5,7 +5,10 @@
 #
 # usage: unit-run.sh [--strace FILE] UNIT_FILE
 #
-# Reads the unit's [Service] section and, like systemd:
+# Reads the unit's [Service] section, with its drop-ins
+# (/etc/systemd/system/UNIT.d/*.conf, then /run/..., /lib/...; in file name
+# order: a list setting such as ReadWritePaths= grows, an empty assignment
+# empties it, other settings take the last value), and, like systemd:
 #   RuntimeDirectory=, RuntimeDirectoryMode=  made (root-owned) before the
 #                start, removed after the daemon exits
 #   UMask=, LimitCORE=                        applied
@@ -20,7 +23,8 @@
 #                then PIDFile= names the main process
 # then forwards SIGTERM and SIGINT (stop) and SIGHUP (ExecReload= kill -HUP
 # $MAINPID) to the main process and returns once it is gone (SIGKILL after
-# TimeoutStopSec=, default 90 s).
+# TimeoutStopSec=, default 90 s), after running ExecStopPost= (in the same
+# sandbox; a "-" prefix ignores its failure).
 #
 # Not applied (no systemd here): SystemCallFilter=, RestrictAddressFamilies=
 # and MemoryDenyWriteExecute= (--strace FILE records every system call of
@@ -50,12 +54,27 @@ fi
 [ $# -eq 1 ] && [ -f "$1" ] || die "usage: unit-run.sh [--strace FILE] UNIT_FILE" 2
 unit=$1
 
-# values KEY: every value of KEY= in [Service], in order, one per line.
+# The unit file and its drop-ins, in the order systemd applies them.
+name=$(basename "$unit")
+dropins=()
+for f in $(for d in /etc/systemd/system /run/systemd/system /lib/systemd/system; do
+    [ -d "$d/$name.d" ] && ls "$d/$name.d"/*.conf 2>/dev/null
+done | awk -F/ '!seen[$NF]++' | sort -t/ -k6); do
+    dropins+=("$f")
+done
+
+# values KEY: the values of KEY= in [Service], in order, one per line; an
+# empty assignment drops the values before it.
 values() {
     awk -v key="$1" '
         /^\[/ { service = ($0 == "[Service]"); next }
-        service && index($0, key "=") == 1 { print substr($0, length(key) + 2) }
-    ' "$unit"
+        service && index($0, key "=") == 1 {
+            v = substr($0, length(key) + 2)
+            if (v == "") { n = 0; next }
+            val[++n] = v
+        }
+        END { for (i = 1; i <= n; i++) print val[i] }
+    ' "$unit" "${dropins[@]}"
 }
 
 # value KEY DEFAULT: the last value of KEY=, or DEFAULT.
@@ -144,8 +163,9 @@ sandbox() {
     return 0
 }
 
-# The command line that becomes ExecStart inside the sandbox.
-start_cmd() {
+# sandboxed_cmd WORD...: the command line that runs WORD... inside the
+# sandbox, NUL-separated.
+sandboxed_cmd() {
     local cmd=()
     if [ -n "$bounding" ]; then
         cmd+=(setpriv --bounding-set "$bounding")
@@ -153,7 +173,7 @@ start_cmd() {
     elif [ "$nnp" = yes ]; then
         cmd+=(setpriv --no-new-privs)
     fi
-    cmd+=("${exec_start[@]}")
+    cmd+=("$@")
     # Arrays do not cross exec: passed as newline-separated strings.
     printf '%s\0' env RW="$(printf '%s\n' "${rw_paths[@]}")" \
         HIDDEN="$(printf '%s\n' "${hidden[@]}")" \
@@ -168,14 +188,25 @@ start_cmd() {
             exec "$@"' "$umask_v" "${core/infinity/unlimited}" "${cmd[@]}"
 }
 
+# After the daemon: ExecStopPost= commands, then RuntimeDirectory removal.
 cleanup_rt() {
-    local d
+    local d line words ignore
+    while read -r line; do
+        [ -n "$line" ] || continue
+        ignore=0
+        case $line in -*) ignore=1 && line=${line#-} ;; esac
+        read -r -a words <<<"$line"
+        mapfile -d '' -t post < <(sandboxed_cmd "${words[@]}")
+        if ! "${post[@]}" && [ $ignore = 0 ]; then
+            echo "unit-run: ExecStopPost=$line failed" >&2
+        fi
+    done < <(values ExecStopPost)
     for d in "${rt_dirs[@]}"; do rm -rf "/run/$d"; done
 }
 
 export -f sandbox
 export protect
-mapfile -d '' -t cmd < <(start_cmd)
+mapfile -d '' -t cmd < <(sandboxed_cmd "${exec_start[@]}")
 rm -f "$pidfile"
 if [ -n "$strace_out" ]; then
     # strace stays outside the sandbox (which would make its file
