@@ -64,6 +64,17 @@ skip() {
     exit 77
 }
 
+# installed_daemons: pids of processes running the installed daemons
+# (none ran before the test: it refuses to start otherwise).
+installed_daemons() {
+    local e
+    for e in /proc/[0-9]*/exe; do
+        case $(readlink "$e" 2>/dev/null) in
+        /usr/sbin/authgate-authd* | /usr/sbin/authgate-milter*) e=${e%/exe} && echo "${e#/proc/}" ;;
+        esac
+    done
+}
+
 # ------------------------------------------------------------ outer part
 if [ "${1:-}" != --inner ]; then
     build=1
@@ -91,8 +102,12 @@ if [ "${1:-}" != --inner ]; then
             ;;
         esac
     done
-    if [ -n "$(ls -A "$STORE" 2>/dev/null)" ] || [ -e /etc/authgate ]; then
-        echo "install-test: $STORE or /etc/authgate exists: it needs a machine without authgate" >&2
+    if [ -n "$(ls -A "$STORE" 2>/dev/null)" ] || [ -e /etc/authgate ] || [ -e /run/authgate ]; then
+        echo "install-test: $STORE, /etc/authgate or /run/authgate exists: it needs a machine without authgate" >&2
+        exit 1
+    fi
+    if [ -n "$(installed_daemons)" ]; then
+        echo "install-test: /usr/sbin/authgate-* processes are running: it needs a machine without authgate" >&2
         exit 1
     fi
     t0=$(now)
@@ -165,14 +180,10 @@ groups_of() { id -nG "$1" 2>/dev/null | tr ' ' '\n' | sort | tr '\n' ' '; }
 mode_of() { stat -c '%a %U %G' "$1" 2>&1; }
 exists() { [ -e "$1" ] || [ -L "$1" ] && echo present || echo absent; }
 
-# Stop our daemons (by pid file, checked against the installed binary).
 stop_daemons() {
-    local d pid
-    for d in authd milter; do
-        pid=$(cat "/run/authgate/$d.pid" 2>/dev/null) || continue
-        [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "/usr/sbin/authgate-$d" ] || continue
-        kill -TERM "$pid" 2>/dev/null
-    done
+    local pids
+    pids=$(installed_daemons)
+    [ -z "$pids" ] || kill -TERM $pids 2>/dev/null
 }
 
 cleanup() {

@@ -210,17 +210,20 @@ mapfile -d '' -t cmd < <(sandboxed_cmd "${exec_start[@]}")
 rm -f "$pidfile"
 if [ -n "$strace_out" ]; then
     # strace stays outside the sandbox (which would make its file
-    # read-only) and returns only when the daemon does: the start command
-    # is strace's child, and its exit (strace reaps it) means "ready".
-    strace -f -qq -o "$strace_out" -- "${cmd[@]}" &
+    # read-only) and returns only when the daemon does.  The start command
+    # writes its pid first (strace forks test processes of its own, so
+    # strace's children do not tell which one it is); its exit means
+    # "ready".
+    pidof_start=$(mktemp)
+    strace -f -qq -o "$strace_out" -- bash -c 'echo $$ >"$0"; exec "$@"' "$pidof_start" "${cmd[@]}" &
     tracer=$!
     child='' i=0
-    while [ -z "$child" ] && [ $i -lt 100 ] && kill -0 "$tracer" 2>/dev/null; do
-        child=$(cat "/proc/$tracer/task/$tracer/children" 2>/dev/null)
-        child=${child%% *}
+    while [ -z "$child" ] && [ $i -lt 200 ] && kill -0 "$tracer" 2>/dev/null; do
+        child=$(cat "$pidof_start")
         [ -n "$child" ] || sleep 0.05
         i=$((i + 1))
     done
+    rm -f "$pidof_start"
     i=0
     while [ -n "$child" ] && [ $i -lt 600 ] && kill -0 "$child" 2>/dev/null; do
         sleep 0.1
