@@ -188,6 +188,7 @@ typedef struct authdb_txn authdb_txn;
 /* Begin a read transaction over the environments named by envs (subset of
  * the handle's).  End it with authdb_txn_end() in the same thread. */
 int authdb_read_begin(authdb *h, unsigned envs, authdb_txn **out);
+/* End a read transaction; NULL is fine. */
 void authdb_txn_end(authdb_txn *txn);
 
 /* Run fn inside write transactions (opened lazily on each environment fn
@@ -315,6 +316,17 @@ int authdb_secrets_derive(const authdb_derive_params *p, const char *login, cons
  * $6$, $5$, $1$ accepted; the string is validated).  Such a login can use
  * PLAIN/LOGIN through authgate-authd only, until its next password change. */
 int authdb_secrets_from_hash(const char *crypt_hash, authdb_secrets **out);
+
+/* An empty set, to fill with authdb_secrets_add() (migrations that carry
+ * stored values, not cleartext). */
+int authdb_secrets_new(authdb_secrets **out);
+
+/* Add one value of a kind the set does not hold yet, in the format the kind
+ * has in the list above (checked: AUTHDB_EINVAL for a malformed value,
+ * AUTHDB_EEXIST for a kind already present).  For AUTHDB_SECRET_DIGEST_MD5
+ * the realm the H(A1) was computed for goes in realm (else NULL). */
+int authdb_secrets_add(authdb_secrets *s, enum authdb_secret_kind kind, const void *val, size_t len,
+                       const char *realm);
 
 void authdb_secrets_free(authdb_secrets *s);
 
@@ -531,6 +543,15 @@ typedef struct authdb_conf {
     unsigned authd_threads; /* concurrent verifications */
     unsigned authd_timeout; /* seconds per request */
     char *authd_pidfile;
+    /* authgate-query */
+    char *query_socket; /* UNIX socket path */
+    char *query_user;
+    char *query_socket_group;
+    unsigned query_socket_mode;
+    char *query_pidfile;
+    unsigned query_timeout;      /* seconds for one request to arrive and its answer to leave */
+    unsigned query_idle_timeout; /* seconds a connection may wait for its next request */
+    unsigned query_connections;  /* connections served at once */
 } authdb_conf;
 
 enum authdb_conf_type {

@@ -103,6 +103,7 @@ int scram_keys(enum scram_hash h, const char *pw, size_t pwlen, const unsigned c
                unsigned char *server_key, size_t *keylen);
 int scram_format(enum scram_hash h, const char *pw, size_t pwlen, const unsigned char *salt,
                  size_t saltlen, unsigned iter, char *out, size_t outsz);
+int scram_valid(enum scram_hash h, const char *text, size_t len);
 int b64_encode(const unsigned char *in, size_t len, char *out, size_t outsz);
 int b64_decode(const char *in, size_t len, unsigned char *out, size_t outsz, size_t *outlen);
 

@@ -99,3 +99,40 @@ out:
     explicit_bzero(svk, sizeof(svk));
     return rc;
 }
+
+/* Is text (not NUL-terminated) a well-formed stored value for h:
+ * "<name>$<iter>:<b64 salt>$<b64 StoredKey>:<b64 ServerKey>", iterations
+ * 1..10000000, keys of the hash's size?  The decoders of stored records and
+ * of values from outside (imports, a central store) rely on it. */
+int scram_valid(enum scram_hash h, const char *text, size_t len)
+{
+    const char *name = h == SCRAM_SHA1 ? "SCRAM-SHA-1$" : "SCRAM-SHA-256$";
+    size_t nl = strlen(name), klen = h == SCRAM_SHA1 ? 20 : 32, i, start, outlen;
+    unsigned char buf[128];
+    unsigned long iter = 0;
+
+    if (len <= nl || len >= 512 || memcmp(text, name, nl) != 0 || memchr(text, '\0', len))
+        return 0;
+    for (i = nl; i < len && text[i] >= '0' && text[i] <= '9'; i++) {
+        iter = iter * 10 + (unsigned long)(text[i] - '0');
+        if (iter > 10000000)
+            return 0;
+    }
+    if (i == nl || iter == 0 || i >= len || text[i] != ':')
+        return 0;
+    /* salt, StoredKey, ServerKey: separated by '$' then ':' */
+    const char seps[3] = {'$', ':', '\0'};
+    start = ++i;
+    for (int field = 0; field < 3; field++) {
+        while (i < len && text[i] != seps[field])
+            i++;
+        if ((field < 2 && i >= len) || (field == 2 && i != len))
+            return 0;
+        if (b64_decode(text + start, i - start, buf, sizeof(buf), &outlen) != AUTHDB_OK)
+            return 0;
+        if (field == 0 ? (outlen == 0 || outlen > 64) : outlen != klen)
+            return 0;
+        start = ++i;
+    }
+    return 1;
+}

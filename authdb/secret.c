@@ -230,6 +230,40 @@ int authdb_secrets_derive(const authdb_derive_params *p, const char *login, cons
     return AUTHDB_OK;
 }
 
+#define SECRETS_NEW_CAP 4096
+
+int authdb_secrets_new(authdb_secrets **out)
+{
+    *out = sec_new(SECRETS_NEW_CAP);
+    return *out != NULL ? AUTHDB_OK : AUTHDB_ENOMEM;
+}
+
+static int value_ok(int kind, const unsigned char *p, size_t len);
+
+int authdb_secrets_add(authdb_secrets *s, enum authdb_secret_kind kind, const void *val, size_t len,
+                       const char *realm)
+{
+    if (kind <= 0 || kind >= AUTHDB_SECRET_KIND_END_)
+        return AUTHDB_EINVAL;
+    if (s->kinds & (1u << kind))
+        return AUTHDB_EEXIST;
+    if (!value_ok(kind, val, len))
+        return AUTHDB_EINVAL;
+    if (kind == AUTHDB_SECRET_HASH) {
+        char h[AUTHDB_HASH_MAX + 1];
+        memcpy(h, val, len);
+        h[len] = '\0';
+        if (pwhash_valid(h, NULL) != AUTHDB_OK)
+            return AUTHDB_EINVAL;
+    }
+    if (kind == AUTHDB_SECRET_DIGEST_MD5) {
+        if (realm != NULL && strlen(realm) > AUTHDB_REALM_MAX)
+            return AUTHDB_ETOOLONG;
+        snprintf(s->digest_realm, sizeof(s->digest_realm), "%s", realm != NULL ? realm : "");
+    }
+    return sec_add(s, kind, val, len);
+}
+
 int authdb_secrets_from_hash(const char *crypt_hash, authdb_secrets **out)
 {
     authdb_secrets *s;
@@ -319,11 +353,9 @@ static int value_ok(int kind, const unsigned char *p, size_t len)
     case AUTHDB_SECRET_HASH:
         return len > 0 && len <= AUTHDB_HASH_MAX && memchr(p, '\0', len) == NULL;
     case AUTHDB_SECRET_SCRAM_SHA256:
-        return len > 14 && len < 512 && memcmp(p, "SCRAM-SHA-256$", 14) == 0 &&
-               memchr(p, '\0', len) == NULL;
+        return scram_valid(SCRAM_SHA256, (const char *)p, len);
     case AUTHDB_SECRET_SCRAM_SHA1:
-        return len > 12 && len < 512 && memcmp(p, "SCRAM-SHA-1$", 12) == 0 &&
-               memchr(p, '\0', len) == NULL;
+        return scram_valid(SCRAM_SHA1, (const char *)p, len);
     case AUTHDB_SECRET_CRAM_MD5:
         return len == 32;
     case AUTHDB_SECRET_DIGEST_MD5:

@@ -315,6 +315,66 @@ static void test_hash_schemes(void **state)
     assert_int_equal(pwhash_make("md5-crypt", "x", 1, h, sizeof(h)), AUTHDB_EINVAL);
 }
 
+/* Sets built from stored values (migrations, a central store): each value
+ * checked against its kind's format. */
+static void test_secrets_add(void **state)
+{
+    (void)state;
+    static const char *const sha512 = "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aD"
+                                      "ehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1";
+    static const char *const scram =
+        "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"
+        "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=";
+    static const char *const bad_scram[] = {
+        "SCRAM-SHA-256$0:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"
+        "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=", /* 0 iterations */
+        "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:"
+        "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=", /* SHA-1 sized StoredKey */
+        "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=",
+        "SCRAM-SHA-256$4096:!!!$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:"
+        "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=",
+        "SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:D+CSWLOshSulAsxiupA+qs2/"
+        "fTE=",
+        NULL};
+    authdb_secrets *s;
+    unsigned char st[32] = {0};
+
+    assert_int_equal(authdb_secrets_new(&s), AUTHDB_OK);
+    assert_int_equal(authdb_secrets_add(s, AUTHDB_SECRET_HASH, sha512, strlen(sha512), NULL),
+                     AUTHDB_OK);
+    assert_int_equal(authdb_secrets_add(s, AUTHDB_SECRET_HASH, sha512, strlen(sha512), NULL),
+                     AUTHDB_EEXIST);
+    assert_int_equal(authdb_secrets_add(s, AUTHDB_SECRET_SCRAM_SHA256, scram, strlen(scram), NULL),
+                     AUTHDB_OK);
+    for (int i = 0; bad_scram[i] != NULL; i++)
+        if (authdb_secrets_add(s, AUTHDB_SECRET_SCRAM_SHA1, bad_scram[i], strlen(bad_scram[i]),
+                               NULL) != AUTHDB_EINVAL &&
+            i != 4)
+            fail_msg("bad SCRAM value %d accepted", i);
+    /* the last one is a valid SHA-1 value: accepted as SCRAM-SHA-1 */
+    assert_int_equal(authdb_secrets_kinds(s) & (1u << AUTHDB_SECRET_SCRAM_SHA1),
+                     1u << AUTHDB_SECRET_SCRAM_SHA1);
+    assert_int_equal(authdb_secrets_add(s, AUTHDB_SECRET_CRAM_MD5, st, 31, NULL), AUTHDB_EINVAL);
+    assert_int_equal(authdb_secrets_add(s, AUTHDB_SECRET_CRAM_MD5, st, 32, NULL), AUTHDB_OK);
+    assert_int_equal(authdb_secrets_add(s, AUTHDB_SECRET_DIGEST_MD5, st, 16, "mx.example"),
+                     AUTHDB_OK);
+    assert_int_equal(authdb_secrets_add(s, AUTHDB_SECRET_HASH + 40, st, 16, NULL), AUTHDB_EINVAL);
+    /* round trip through the record format */
+    unsigned char *rec;
+    size_t rlen;
+    authdb_secrets *back;
+    assert_int_equal(secret_encode(s, 0, 0, 1, 2, &rec, &rlen), AUTHDB_OK);
+    assert_int_equal(secret_decode(rec, rlen, &back), AUTHDB_OK);
+    assert_int_equal(authdb_secrets_kinds(back), authdb_secrets_kinds(s));
+    free(rec);
+    authdb_secrets_free(back);
+    authdb_secrets_free(s);
+    /* a set without a hash cannot be stored (see test_store); a bad hash */
+    assert_int_equal(authdb_secrets_new(&s), AUTHDB_OK);
+    assert_int_equal(authdb_secrets_add(s, AUTHDB_SECRET_HASH, "$6$x$", 5, NULL), AUTHDB_EINVAL);
+    authdb_secrets_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_cram_md5_rfc2195),   cmocka_unit_test(test_cram_md5_long_key),
         cmocka_unit_test(test_digest_md5_rfc2831), cmocka_unit_test(test_plain_legacy),
         cmocka_unit_test(test_derive_all),         cmocka_unit_test(test_hash_schemes),
+        cmocka_unit_test(test_secrets_add),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

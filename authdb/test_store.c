@@ -273,6 +273,12 @@ static void test_imported_hash(void **state)
     assert_int_equal(authdb_secrets_from_hash(sha512, &s), AUTHDB_OK);
     assert_int_equal(tu_put(h, "dave", s, AUTHDB_PUT_CREATE), AUTHDB_OK);
     authdb_secrets_free(s);
+    /* a set without a hash is refused (every stored login has one) */
+    unsigned char st[32] = {0};
+    assert_int_equal(authdb_secrets_new(&s), AUTHDB_OK);
+    assert_int_equal(authdb_secrets_add(s, AUTHDB_SECRET_CRAM_MD5, st, 32, NULL), AUTHDB_OK);
+    assert_int_equal(tu_put(h, "nohash", s, AUTHDB_PUT_CREATE), AUTHDB_EINVAL);
+    authdb_secrets_free(s);
     assert_int_equal(authdb_verify_password(h, "dave", 4, "secret", 6), AUTHDB_OK);
     assert_int_equal(authdb_verify_password(h, "dave", 4, "Secret", 6), AUTHDB_EMISMATCH);
     for (int i = 0; bad[i] != NULL; i++) {

@@ -123,6 +123,8 @@ int authdb_user_put(authdb_txn *txn, const char *login, size_t len, const authdb
 
     if (!store_is_write(txn))
         return AUTHDB_ERDONLY;
+    if (!(authdb_secrets_kinds(s) & (1u << AUTHDB_SECRET_HASH)))
+        return AUTHDB_EINVAL; /* every login has a hash (secret.c) */
     rc = user_key(txn, login, len, key, &klen);
     if (rc != AUTHDB_OK)
         return rc;

@@ -503,6 +503,20 @@ static void headers_unauth(ctx *c, const policy_input *in, mailbox_list *from, m
     set_reason(c->v, "unauthenticated, no local domain claimed");
 }
 
+/* A malformed-class reply to an authenticated client names the login too
+ * (issue 5: header verdicts name the offending address and the login; a
+ * malformed field may have no address to name). */
+static void name_login(ctx *c)
+{
+    policy_verdict *v = c->v;
+    char ql[QUOTE_MAX];
+    size_t len = strlen(v->text);
+
+    quote(c->login, c->llen, ql, sizeof(ql));
+    if (len + strlen(" (login )") + strlen(ql) < sizeof(v->text))
+        snprintf(v->text + len, sizeof(v->text) - len, " (login %s)", ql);
+}
+
 void policy_headers(authdb *h, const authdb_conf *conf, const policy_input *in, policy_verdict *v)
 {
     ctx c = {h, conf, NULL, in->login, in->login ? strlen(in->login) : 0, v};
@@ -511,13 +525,25 @@ void policy_headers(authdb *h, const authdb_conf *conf, const policy_input *in, 
     verdict_init(v, POLICY_STAGE_HEADERS);
     memset(&from, 0, sizeof(from));
     memset(&sender, 0, sizeof(sender));
-    if (c.llen > 0)
+    if (c.llen > 0) {
         headers_auth(&c, in, &from, &sender);
-    else
+        if (v->cls == POLICY_MALFORMED)
+            name_login(&c);
+    } else
         headers_unauth(&c, in, &from, &sender);
     ctx_end(&c);
     mailbox_list_free(&from);
     mailbox_list_free(&sender);
+    finish(conf, v);
+}
+
+void policy_malformed(const authdb_conf *conf, enum policy_stage stage, const char *text,
+                      const char *reason, policy_verdict *v)
+{
+    verdict_init(v, stage);
+    v->cls = POLICY_MALFORMED;
+    reply_sanitize(text, strlen(text), v->text, sizeof(v->text));
+    reply_sanitize(reason, strlen(reason), v->reason, sizeof(v->reason));
     finish(conf, v);
 }
 

@@ -111,12 +111,12 @@ EOF2
 expect "encoded-word as the address" "${A[@]}" -f '<alice@example.com>' \
     -h 'From: =?utf-8?q?ceo?=@example.com' <<'EOF2'
 mail: continue
-eom: reply 550 5.7.1 Message rejected: malformed From header: encoded-word where an address belongs
+eom: reply 550 5.7.1 Message rejected: malformed From header: encoded-word where an address belongs (login alice@example.com)
 EOF2
 expect "obsolete route" "${A[@]}" -f '<alice@example.com>' \
     -h 'From: <@example.com:ceo@bank.example>' <<'EOF2'
 mail: continue
-eom: reply 550 5.7.1 Message rejected: malformed From header: obsolete source route
+eom: reply 550 5.7.1 Message rejected: malformed From header: obsolete source route (login alice@example.com)
 EOF2
 expect "Sender not allowed" "${A[@]}" -f '<alice@example.com>' \
     -h 'From: alice@example.com, alias@example.com' -h 'Sender: ceo@example.com' <<'EOF2'
@@ -209,7 +209,7 @@ expect "malformed_action=header" "${A[@]}" -f '<alice@example.com>' -h 'From: Fr
 mail: continue
 eom: delete X-Authgate-Verdict 1
 eom: insert 1 Authentication-Results: mx.test; auth=pass (PLAIN) smtp.auth=alice@example.com
-eom: add X-Authgate-Verdict: malformed; Message rejected: malformed From header: group syntax
+eom: add X-Authgate-Verdict: malformed; Message rejected: malformed From header: group syntax (login alice@example.com)
 eom: continue
 EOF2
 expect "a MAIL-stage quarantine is applied at end of message" "${A[@]}" -f '<bob@example.com>' \

@@ -65,7 +65,7 @@ check(mt.mailfrom(conn, "<alice@example.com>") == nil, "mail 5")
 mt.header(conn, "From", "Friends: alice@example.com;")
 check(mt.eom(conn) == nil, "eom 5")
 check(mt.eom_check(conn, MT_SMTPREPLY, "550", "5.7.1",
-      "Message rejected: malformed From header: group syntax"), "eom 5 exact reply")
+      "Message rejected: malformed From header: group syntax (login alice@example.com)"), "eom 5 exact reply")
 
 -- 5b. a % in the reply text is doubled for smfi_setreply
 auth("Q5b", "alice@example.com", "PLAIN")
@@ -83,7 +83,7 @@ mt.header(conn, "From", "alice@example.com")
 mt.header(conn, "FROM", "ceo@example.com")
 check(mt.eom(conn) == nil, "eom 6")
 check(mt.eom_check(conn, MT_SMTPREPLY, "550", "5.7.1",
-      "Message rejected: 2 From header fields"), "eom 6 exact reply")
+      "Message rejected: 2 From header fields (login alice@example.com)"), "eom 6 exact reply")
 
 -- 7. aborted message, then an unauthenticated one: auth=none
 auth("Q7", "alice@example.com", "PLAIN")
