@@ -8,7 +8,8 @@
 #
 # Two cycles:
 #   1. dpkg -i with the debconf answers preseeded (postfix in the groups
-#      authgate-secrets, authgate-authd, authgate-milter); checks files,
+#      authgate-secrets, authgate-authd, authgate-milter, authgate-query);
+#      checks files,
 #      conffile, users, groups, modes, unit enablement, `systemd-analyze
 #      verify` of the installed units (and prints `systemd-analyze
 #      security`); tests/install-lab.sh makes a store and runs Postfix
@@ -20,8 +21,8 @@
 #      kept store usable; purge with "delete the store" answered yes
 #      removes it.
 # Left at the end, as README.Debian documents: the system users
-# authgate-authd and authgate-milter, the groups authgate-authd,
-# authgate-milter, authgate-secrets and authgate-policy (postfix in none).
+# authgate-authd, authgate-milter and authgate-query, the groups of the same
+# names, authgate-secrets and authgate-policy (postfix in none).
 #
 # Other tests may run on this machine meanwhile: everything after the build
 # runs in a private mount namespace whose libsasl2 plugin directory is a
@@ -38,7 +39,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-PKGS=(authgate-tools libsasl2-modules-authgate authgate-authd authgate-milter)
+PKGS=(authgate-tools libsasl2-modules-authgate authgate-authd authgate-milter authgate-query)
 LOCK=/run/lock/authgate-install-test.lock
 STORE=/var/lib/authgate
 export DEBIAN_FRONTEND=noninteractive
@@ -70,7 +71,9 @@ installed_daemons() {
     local e
     for e in /proc/[0-9]*/exe; do
         case $(readlink "$e" 2>/dev/null) in
-        /usr/sbin/authgate-authd* | /usr/sbin/authgate-milter*) e=${e%/exe} && echo "${e#/proc/}" ;;
+        /usr/sbin/authgate-authd* | /usr/sbin/authgate-milter* | /usr/sbin/authgate-query*)
+            e=${e%/exe} && echo "${e#/proc/}"
+            ;;
         esac
     done
 }
@@ -210,6 +213,7 @@ debconf-set-selections <<'EOF'
 libsasl2-modules-authgate libsasl2-modules-authgate/secrets-readers multiselect postfix
 authgate-authd authgate-authd/socket-users multiselect postfix
 authgate-milter authgate-milter/postfix-access boolean true
+authgate-query authgate-query/socket-users multiselect postfix
 EOF
 t1=$(now)
 dpkg_retry -i "${debs[@]}"
@@ -217,9 +221,10 @@ expect "dpkg -i" "$?" 0
 echo "# install: $(since "$t1") s"
 for p in "${PKGS[@]}"; do expect "$p installed" "$(status_of "$p")" ii; done
 
-for f in /usr/sbin/authgatectl /usr/sbin/authgate-authd /usr/sbin/authgate-milter \
+for f in /usr/sbin/authgatectl /usr/sbin/authgate-authd /usr/sbin/authgate-milter /usr/sbin/authgate-query \
     "$sasldir/libauthgate.so" /etc/authgate/authgate.conf /usr/lib/tmpfiles.d/authgate.conf \
     /lib/systemd/system/authgate-authd.service /lib/systemd/system/authgate-milter.service \
+    /lib/systemd/system/authgate-query.service /usr/share/man/man8/authgate-query.8.gz \
     /usr/share/man/man5/authgate.conf.5.gz /usr/share/man/man7/authgate.7.gz \
     /usr/share/man/man8/authgatectl.8.gz /usr/share/man/man8/authgate-authd.8.gz \
     /usr/share/man/man8/authgate-milter.8.gz /usr/share/doc/authgate-tools/README.Debian.gz; do
@@ -233,22 +238,23 @@ expect "authgate.conf is packaging/authgate.conf" \
     "$(cmp -s /etc/authgate/authgate.conf "$top/packaging/authgate.conf" && echo same || echo differs)" same
 expect "authgate-authd -t accepts the shipped configuration" "$(authgate-authd -t >/dev/null 2>&1; echo $?)" 0
 
-for u in authgate-authd authgate-milter; do
+for u in authgate-authd authgate-milter authgate-query; do
     expect "$u: system user, no home, no shell" \
         "$(getent passwd "$u" | awk -F: '{ print ($3 < 1000 ? "system" : $3), $6, $7 }')" \
         "system /nonexistent /usr/sbin/nologin"
 done
 expect "authgate-authd's groups" "$(groups_of authgate-authd)" "authgate-authd authgate-secrets "
 expect "authgate-milter's groups" "$(groups_of authgate-milter)" "authgate-milter authgate-policy "
+expect "authgate-query's groups" "$(groups_of authgate-query)" "authgate-policy authgate-query "
 for g in authgate-secrets authgate-policy; do
     expect "$g: system group" "$(getent group "$g" | awk -F: '{ print ($3 < 1000 ? "system" : $3) }')" system
 done
 expect "postfix joined the groups debconf named" \
     "$(groups_of postfix | tr ' ' '\n' | grep '^authgate-' | tr '\n' ' ')" \
-    "authgate-authd authgate-milter authgate-secrets "
+    "authgate-authd authgate-milter authgate-query authgate-secrets "
 expect "$STORE: made, empty" "$(mode_of $STORE) $(ls -A $STORE | wc -l)" "755 root root 0"
 expect "/run/authgate (tmpfiles.d)" "$(mode_of /run/authgate)" "755 root root"
-for d in authd milter; do
+for d in authd milter query; do
     expect "authgate-$d.service enabled" \
         "$(readlink "/etc/systemd/system/multi-user.target.wants/authgate-$d.service")" \
         "/lib/systemd/system/authgate-$d.service"
@@ -272,7 +278,7 @@ dpkg_retry -i "${debs[@]}"
 expect "reinstall" "$?" 0
 expect "reinstall keeps the changed conffile" "$(tail -1 /etc/authgate/authgate.conf)" "authd_threads = 2"
 expect "reinstall keeps postfix's groups" \
-    "$(groups_of postfix | tr ' ' '\n' | grep -c '^authgate-')" 3
+    "$(groups_of postfix | tr ' ' '\n' | grep -c '^authgate-')" 4
 expect "reinstall keeps the store" "$(authgatectl user list 2>/dev/null | grep -c alice@lab.test)" 1
 
 dpkg_retry -r "${PKGS[@]}"
@@ -281,7 +287,9 @@ for p in "${PKGS[@]}"; do expect "$p removed, configuration kept" "$(status_of "
 expect "remove keeps authgate.conf" "$(exists /etc/authgate/authgate.conf)" present
 expect "remove keeps the store" "$(exists $STORE/secrets/data.mdb)" present
 expect "remove deletes the plugin" "$(exists "$sasldir/libauthgate.so")" absent
-expect "remove deletes the daemons" "$(exists /usr/sbin/authgate-authd)$(exists /usr/sbin/authgate-milter)" absentabsent
+expect "remove deletes the daemons" \
+    "$(exists /usr/sbin/authgate-authd) $(exists /usr/sbin/authgate-milter) $(exists /usr/sbin/authgate-query)" \
+    "absent absent absent"
 
 t3=$(now)
 dpkg_retry --purge "${PKGS[@]}"
@@ -315,12 +323,12 @@ expect "purge deleted the store" "$(exists $STORE)" absent
 expect "purge left nothing named authgate" \
     "$(authgate_paths | comm -13 "$private.before" - | tr '\n' ' ')" ""
 expect "users kept (documented)" \
-    "$(getent passwd authgate-authd authgate-milter | cut -d: -f1 | tr '\n' ' ')" \
-    "authgate-authd authgate-milter "
+    "$(getent passwd authgate-authd authgate-milter authgate-query | cut -d: -f1 | tr '\n' ' ')" \
+    "authgate-authd authgate-milter authgate-query "
 expect "groups kept (documented), no mail server user in them" \
-    "$(getent group authgate-authd authgate-milter authgate-secrets authgate-policy |
+    "$(getent group authgate-authd authgate-milter authgate-query authgate-secrets authgate-policy |
         awk -F: '{ printf "%s:%s ", $1, $4 }')" \
-    "authgate-authd: authgate-milter: authgate-secrets:authgate-authd authgate-policy:authgate-milter "
+    "authgate-authd: authgate-milter: authgate-query: authgate-secrets:authgate-authd authgate-policy:authgate-milter,authgate-query "
 
 echo "# total: $(since "$INSTALL_TEST_T0") s"
 echo "# $passes passed, $fails failed"

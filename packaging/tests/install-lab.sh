@@ -61,8 +61,11 @@ lab_daemon_start authd --devlog --ready-file /run/authgate/authd/mux -- \
     "$here/unit-run.sh" --strace "$LAB/authd.strace" "$UNITS/authgate-authd.service"
 lab_daemon_start milter --devlog --ready-file /run/authgate/milter.sock -- \
     "$here/unit-run.sh" --strace "$LAB/milter.strace" "$UNITS/authgate-milter.service"
+lab_daemon_start query --devlog --ready-file /run/authgate/query.sock -- \
+    "$here/unit-run.sh" --strace "$LAB/query.strace" "$UNITS/authgate-query.service"
 authd_pid=$(cat /run/authgate/authd.pid)
 milter_pid=$(cat /run/authgate/milter.pid)
+query_pid=$(cat /run/authgate/query.pid)
 
 check_daemon() {
     local name=$1 pid=$2 user=$3 group=$4 exe=$5 u
@@ -79,11 +82,22 @@ check_daemon() {
 }
 check_daemon authgate-authd "$authd_pid" authgate-authd authgate-secrets /usr/sbin/authgate-authd
 check_daemon authgate-milter "$milter_pid" authgate-milter authgate-policy /usr/sbin/authgate-milter
+check_daemon authgate-query "$query_pid" authgate-query authgate-policy /usr/sbin/authgate-query
 lab_expect "authd socket: owner, group, mode" "$(mode_of /run/authgate/authd/mux)" \
     "660 authgate-authd authgate-authd"
 lab_expect "authd socket directory (RuntimeDirectory=)" "$(mode_of /run/authgate/authd)" "755 root root"
 lab_expect "milter socket: owner, group, mode" "$(mode_of /run/authgate/milter.sock)" \
     "660 authgate-milter authgate-milter"
+lab_expect "query socket: owner, group, mode" "$(mode_of /run/authgate/query.sock)" \
+    "660 authgate-query authgate-query"
+# postmap -q asks as the user postfix, with its groups (debconf's answer).
+as_postfix() { setpriv --reuid=postfix --regid=postfix --init-groups -- "$@"; }
+lab_expect "postfix's socketmap lookup: a delegated address" \
+    "$(as_postfix postmap -q shared@lab.test socketmap:unix:/run/authgate/query.sock:senders 2>&1)" \
+    alice@lab.test
+lab_expect "postfix's socketmap lookup: nobody owns ceo@lab.test" \
+    "$(as_postfix postmap -q ceo@lab.test socketmap:unix:/run/authgate/query.sock:senders >/dev/null 2>&1
+        echo $?)" 1
 lab_expect_match "authd opened the store as its user" "$(cat "$(lab_get authd syslog)")" \
     "ready: socket /run/authgate/authd/mux .*store $STORE"
 
@@ -182,17 +196,44 @@ fi
 lab_expect_match "sasldb instance: no authgate log line" \
     "$(lab_postfix_log pf2 | grep -ci authgate || true)" '^0$'
 
+# ------------------------------------------------------------ query
+# Postfix's own reject_sender_login_mismatch over authgate-query (no milter).
+lab_postfix_start pfq --no-chroot --sasl-conf "$LAB/smtpd.conf" --relay-port "$(lab_get sink port)" \
+    --main 'smtpd_sender_login_maps = socketmap:unix:/run/authgate/query.sock:senders' \
+    --submission-o 'smtpd_sender_restrictions=reject_sender_login_mismatch,permit_sasl_authenticated,reject'
+portq=$(lab_get pfq port)
+lab_expect "sender_login_maps: alice as a delegated address" \
+    "$(lab_send "$portq" shared@lab.test rcpt@example.test "${auth[@]}")" 250
+lab_expect "sender_login_maps: envelope spoof refused by Postfix" \
+    "$(lab_send "$portq" ceo@lab.test rcpt@example.test "${auth[@]}")" 553
+lab_expect_match "sender_login_maps: Postfix's own reason" "$(lab_postfix_log pfq)" \
+    'Sender address rejected: not owned by user alice@lab.test'
+kill -HUP "$query_pid"
+lab_wait_log "$(lab_get query syslog)" 'SIGHUP' 10
+lab_expect_match "query reloaded on SIGHUP" "$(cat "$(lab_get query syslog)")" 'SIGHUP: configuration'
+lab_postfix_stop pfq
+
 # ------------------------------------------------------------ stop
 lab_postfix_stop pf
 lab_postfix_stop pf2
 lab_daemon_stop authd
 lab_daemon_stop milter
+lab_daemon_stop query
+lab_expect "query gone after stop" "$(kill -0 "$query_pid" 2>/dev/null && echo running || echo gone)" gone
+lab_expect "query: ExecStopPost= removed its socket" \
+    "$(test -e /run/authgate/query.sock && echo present || echo absent)" absent
+lab_daemon_start query-2 --devlog --ready-file /run/authgate/query.sock -- \
+    "$here/unit-run.sh" "$UNITS/authgate-query.service"
+lab_expect "query starts again" \
+    "$(as_postfix postmap -q shared@lab.test socketmap:unix:/run/authgate/query.sock:senders 2>&1)" \
+    alice@lab.test
+lab_daemon_stop query-2
 lab_expect "authd gone after stop" "$(kill -0 "$authd_pid" 2>/dev/null && echo running || echo gone)" gone
 lab_expect "milter gone after stop" "$(kill -0 "$milter_pid" 2>/dev/null && echo running || echo gone)" gone
 lab_expect "RuntimeDirectory removed at stop" "$(test -e /run/authgate/authd && echo present || echo absent)" absent
 lab_expect_match "milter logged its stop" "$(cat "$(lab_get milter syslog)")" 'stopped$'
 
-for d in authd milter; do
+for d in authd milter query; do
     out=$("$here/trace-check.sh" "$LAB/$d.strace" "/usr/sbin/authgate-$d" "$UNITS/authgate-$d.service")
     rc=$?
     grep '^# ' <<<"$out" | head -1

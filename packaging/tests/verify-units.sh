@@ -16,7 +16,9 @@
 # succeeds; PIDFile= is the configured default pid file; the default
 # socket's and pid file's directories and the store are writable under
 # ProtectSystem=strict (ReadWritePaths= or RuntimeDirectory=); the store
-# environment the daemon must never read is in InaccessiblePaths=.
+# environment the daemon must never read is in InaccessiblePaths=; a
+# socket the daemon would have to probe at its next start is removed when
+# it stops.
 # Exit 77 (skipped) without systemd-analyze.
 set -u
 
@@ -100,6 +102,23 @@ while [ $# -ge 2 ]; do
     unit_values "$unit" InaccessiblePaths | grep -qx -- "-$store/$hidden" &&
         ok "$name: $store/$hidden is inaccessible" ||
         fail "$name: want InaccessiblePaths=-$store/$hidden"
+
+    # A daemon that probes a stale socket by connecting to it cannot, as
+    # root without CAP_DAC_OVERRIDE, probe one its user owns: the socket
+    # must be gone before the next start (RuntimeDirectory= or ExecStopPost=).
+    case $prefix in
+    query)
+        grep -qx "ExecStopPost=/bin/rm -f $sock" "$unit" &&
+            ok "$name: ExecStopPost= removes $sock" ||
+            fail "$name: want ExecStopPost=/bin/rm -f $sock"
+        ;;
+    authd)
+        case $sock in
+        /run/$(unit_values "$unit" RuntimeDirectory)/*) ok "$name: $sock is in the RuntimeDirectory" ;;
+        *) fail "$name: $sock is not in the RuntimeDirectory" ;;
+        esac
+        ;;
+    esac
 
     grep -q '^ExecStart=[^ ]*/authgate-'"$prefix"'$' "$unit" &&
         ok "$name: ExecStart runs the daemon with the default configuration" ||
