@@ -41,7 +41,6 @@ else
     (cd "$top" && tar --exclude='./build*' --exclude=./.git -cf - .) | tar -xf - -C "$stage"
 fi
 cp -a "$top/packaging/debian" "$stage/debian"
-rm -rf "$stage/packaging/debian"
 
 echo "build-deb: dpkg-buildpackage in $stage" >&2
 (cd "$stage" && dpkg-buildpackage -b -us -uc -j"$(nproc)")
