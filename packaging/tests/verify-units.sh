@@ -18,7 +18,9 @@
 # ProtectSystem=strict (ReadWritePaths= or RuntimeDirectory=); the store
 # environment the daemon must never read is in InaccessiblePaths=; a
 # socket the daemon would have to probe at its next start is removed when
-# it stops.
+# it stops; `systemd-analyze security` rates the unit's exposure at most at
+# its ceiling below (authd and query have no network, the milter may
+# listen on TCP), so that a weakened sandbox fails here.
 # Exit 77 (skipped) without systemd-analyze.
 set -u
 
@@ -69,9 +71,9 @@ while [ $# -ge 2 ]; do
     shift 2
     name=$(basename "$unit")
     case $name in
-    authgate-authd.service) prefix=authd hidden=policy sock=$(default authd_socket) ;;
-    authgate-milter.service) prefix=milter hidden=secrets sock=$(default milter_socket) ;;
-    authgate-query.service) prefix=query hidden=secrets sock=$(default query_socket) ;;
+    authgate-authd.service) prefix=authd hidden=policy ceiling=2.0 sock=$(default authd_socket) ;;
+    authgate-milter.service) prefix=milter hidden=secrets ceiling=3.0 sock=$(default milter_socket) ;;
+    authgate-query.service) prefix=query hidden=secrets ceiling=2.0 sock=$(default query_socket) ;;
     *)
         fail "$name: unknown unit"
         continue
@@ -86,6 +88,14 @@ while [ $# -ge 2 ]; do
         ok "$name: systemd-analyze verify is silent"
     else
         fail "$name: systemd-analyze verify: got status $rc and \"$out\", want 0 and no output"
+    fi
+
+    exposure=$(systemd-analyze security --offline=yes "$tmp/$prefix/$name" 2>&1 |
+        sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+    if [ -n "$exposure" ] && awk -v e="$exposure" -v c="$ceiling" 'BEGIN { exit !(e <= c) }'; then
+        ok "$name: systemd-analyze security exposure $exposure (ceiling $ceiling)"
+    else
+        fail "$name: systemd-analyze security: got exposure \"$exposure\", want at most $ceiling"
     fi
 
     pid=$(default "${prefix}_pidfile")
