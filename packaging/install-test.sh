@@ -8,8 +8,8 @@
 #
 # Two cycles:
 #   1. dpkg -i with the debconf answers preseeded (postfix in the groups
-#      authgate-secrets, authgate-authd, authgate-milter, authgate-query);
-#      checks files,
+#      authgate-secrets, authgate-authd, authgate-milter, authgate-query;
+#      Debian-exim in those it is offered); checks files,
 #      conffile, users, groups, modes, unit enablement, `systemd-analyze
 #      verify` of the installed units (and prints `systemd-analyze
 #      security`); tests/install-lab.sh makes a store and runs Postfix
@@ -207,13 +207,25 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Exim's user, as tests/lab makes it (same lock), before the packages
+# look for it.
+if ! getent passwd Debian-exim >/dev/null; then
+    mkdir -p /var/cache/authgate-lab
+    (
+        flock -w 120 9
+        getent passwd Debian-exim >/dev/null ||
+            useradd --system --user-group --no-create-home --home-dir /nonexistent \
+                --shell /usr/sbin/nologin Debian-exim
+    ) 9>>/var/cache/authgate-lab/.lock
+fi
+
 # ---------------------------------------------------------------- cycle 1
 echo "# cycle 1: dpkg -i, debconf answers preseeded"
 debconf-set-selections <<'EOF'
-libsasl2-modules-authgate libsasl2-modules-authgate/secrets-readers multiselect postfix
-authgate-authd authgate-authd/socket-users multiselect postfix
+libsasl2-modules-authgate libsasl2-modules-authgate/secrets-readers multiselect postfix, Debian-exim
+authgate-authd authgate-authd/socket-users multiselect postfix, Debian-exim
 authgate-milter authgate-milter/postfix-access boolean true
-authgate-query authgate-query/socket-users multiselect postfix
+authgate-query authgate-query/socket-users multiselect postfix, Debian-exim
 EOF
 t1=$(now)
 dpkg_retry -i "${debs[@]}"
@@ -252,6 +264,9 @@ done
 expect "postfix joined the groups debconf named" \
     "$(groups_of postfix | tr ' ' '\n' | grep '^authgate-' | tr '\n' ' ')" \
     "authgate-authd authgate-milter authgate-query authgate-secrets "
+expect "Debian-exim joined the groups debconf named" \
+    "$(groups_of Debian-exim | tr ' ' '\n' | grep '^authgate-' | tr '\n' ' ')" \
+    "authgate-authd authgate-query authgate-secrets "
 expect "$STORE: made, empty" "$(mode_of $STORE) $(ls -A $STORE | wc -l)" "755 root root 0"
 expect "/run/authgate (tmpfiles.d)" "$(mode_of /run/authgate)" "755 root root"
 for d in authd milter query; do
@@ -299,8 +314,9 @@ for p in "${PKGS[@]}"; do expect "$p purged" "$(status_of "$p")" un; done
 expect "purge kept the store (default answer)" "$(exists $STORE/secrets/data.mdb)" present
 expect "purge deleted /etc/authgate" "$(exists /etc/authgate)" absent
 expect "purge deleted /run/authgate" "$(exists /run/authgate)" absent
-expect "purge took postfix out of every authgate group" \
-    "$(groups_of postfix | tr ' ' '\n' | grep -c '^authgate-')" 0
+expect "purge took postfix and Debian-exim out of every authgate group" \
+    "$(groups_of postfix | tr ' ' '\n' | grep -c '^authgate-') $(groups_of Debian-exim | tr ' ' '\n' | grep -c '^authgate-')" \
+    "0 0"
 expect "purge left no debconf question" \
     "$(grep -c '^Name: \(authgate-\|libsasl2-modules-authgate/\)' /var/cache/debconf/config.dat)" 0
 expect "purge left nothing else named authgate" \

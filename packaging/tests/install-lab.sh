@@ -8,7 +8,7 @@
 #
 # usage: install-lab.sh LAB_DIR     (tests/lab of the source tree)
 #
-# Checks: store layout and modes made by "authgatectl init"; each daemon's
+# Checks (Exim 4.96 from tests/lab beside Postfix): store layout and modes made by "authgatectl init"; each daemon's
 # credentials under its unit (user, groups, no capabilities left, bounding
 # set, no_new_privs), sockets (owner, group, mode); AUTH through
 # authgate-authd (PLAIN, LOGIN) and through the plugin loaded from the
@@ -24,7 +24,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../tests/lab/lab.sh
 . "$1/lab.sh"
-lab_init postfix sink swaks gsasl
+lab_init postfix sink swaks gsasl exim
 
 UNITS=/lib/systemd/system
 PLUGIN=$LAB_SASL_SYSDIR/libauthgate.so
@@ -198,6 +198,20 @@ else
 fi
 lab_expect_match "sasldb instance: no authgate log line" \
     "$(lab_postfix_log pf2 | grep -ci authgate || true)" '^0$'
+
+# ------------------------------------------------------------ Exim
+# Exim 4.96's cyrus_sasl authenticators, as Debian-exim: PLAIN through
+# authgate-authd, SCRAM-SHA-256 through the plugin (debconf put Debian-exim
+# in authgate-authd and authgate-secrets).
+lab_exim_start ex --sasl-conf "$LAB/smtpd.conf" --mechs "PLAIN SCRAM-SHA-256"
+porte=$(lab_get ex port)
+lab_expect "Exim: PLAIN through authgate-authd" "$(lab_auth PLAIN "$porte" alice@lab.test "$PW_ALICE")" 235
+lab_expect "Exim: PLAIN, wrong password" "$(lab_auth PLAIN "$porte" alice@lab.test wrong)" 535
+lab_expect "Exim: SCRAM-SHA-256 through the plugin" \
+    "$(lab_auth SCRAM-SHA-256 "$porte" alice@lab.test "$PW_ALICE")" 235
+lab_expect_match "Exim: authd saw Exim's uid" "$(cat "$(lab_get authd syslog)")" \
+    "peer=pid:[0-9]+,uid:$(uid Debian-exim) "
+lab_exim_stop ex
 
 # ------------------------------------------------------------ query
 # Postfix's own reject_sender_login_mismatch over authgate-query (no milter).
