@@ -34,26 +34,15 @@
 # Exits 77 when not root or a tool is missing.
 set -u
 B=$1 PLUGIN=$2 SRC=$3
-GUIDE=$SRC/docs/guide-exim.md
 # shellcheck source=../../tests/lab/lab.sh
 . "$SRC/tests/lab/lab.sh"
+# shellcheck source=../../tests/docs/snippet.sh
+. "$SRC/tests/docs/snippet.sh"
 
 lab_init exim sink swaks
 [ -r "$PLUGIN" ] || lab_skip "the authgate plugin is not built ($PLUGIN)"
-[ -r "$GUIDE" ] || lab_fail "no guide at $GUIDE"
 
 PW=Al1ce-S3cret
-
-# block NAME: the fenced block after "<!-- authgate-test: NAME -->".
-block() {
-    awk -v name="$1" '
-        $0 == "<!-- authgate-test: " name " -->" { want = 1; next }
-        want && /^```/ { if (inside) exit; inside = 1; next }
-        inside { print }' "$GUIDE"
-}
-for b in exim-sasl exim-authenticators exim-main exim-acl-mail exim-acl-data; do
-    [ -n "$(block "$b")" ] || lab_fail "guide block $b is missing or empty"
-done
 
 # --- the store: logins with passwords (legacy PLAIN secret for auxprop),
 # rules; secrets readable by Debian-exim.
@@ -71,9 +60,8 @@ QSOCK=$LAB/query/query.sock
 qconf() {
     {
         echo "store = $LAB/store"
-        echo "query_socket = $QSOCK"
+        snippet_get exim-query-conf "/run/authgate/query.sock=$QSOCK" || echo "GUIDE BLOCK MISSING"
         echo "query_user = \"\""
-        echo "query_socket_group = Debian-exim"
         echo "query_pidfile = \"\""
         echo "authserv_id = mx.lab.test"
         for l in "$@"; do echo "$l"; done
@@ -99,16 +87,37 @@ reload() {
 mkdir -p "$LAB/plugins"
 chmod 0755 "$LAB/plugins"
 cp "$PLUGIN" "$LAB/plugins/libauthgate.so" && chmod 0644 "$LAB/plugins/libauthgate.so"
-block exim-sasl | sed "s|^authgate_store: .*|authgate_store: $LAB/store|" >"$LAB/exim-sasl.conf"
-macro=$(block exim-main | grep '^AUTHGATE_QUERY = ' | sed "s|= .*|= $QSOCK|")
+snippet_file exim-sasl "$LAB/exim-sasl.conf" "/var/lib/authgate=$LAB/store" || lab_fail "guide block"
+macro=$(snippet_get exim-main "/run/authgate/query.sock=$QSOCK" | grep '^AUTHGATE_QUERY = ')
 [ -n "$macro" ] || lab_fail "exim-main has no AUTHGATE_QUERY macro"
+auths=$(snippet_get exim-authenticators) || lab_fail "guide block"
+aclmail=$(snippet_get exim-acl-mail) || lab_fail "guide block"
+acldata=$(snippet_get exim-acl-data) || lab_fail "guide block"
 lab_sink_start sink
 lab_exim_start ex --sasl-conf "$LAB/exim-sasl.conf" --sasl-path "$LAB/plugins" --mechs "" \
-    --authenticators "$(block exim-authenticators)" --relay-port "$(lab_get sink port)" \
-    --main "$macro" --acl-mail "$(block exim-acl-mail)
-  accept" --acl-data "$(block exim-acl-data)
+    --authenticators "$auths" --relay-port "$(lab_get sink port)" \
+    --main "$macro" --acl-mail "$aclmail
+  accept" --acl-data "$acldata
   accept"
 PORT=$(lab_get ex port)
+
+# The guide's "Trying it" command, pointed at this Exim (which has no TLS:
+# -tls dropped) with the password given (swaks would ask for it); the
+# refusal must be the one the guide prints under it.
+try=$(snippet_get exim-try "localhost:587=127.0.0.1:$PORT" " -tls=" \
+    "--auth-user alice@example.com=--auth-user alice@example.com --auth-password $PW") ||
+    lab_fail "guide block"
+bash -c "$try" >"$LAB/try.out" 2>&1
+# Exim folds a long reply into several lines ("550-5.7.1 ...", "550 5.7.1
+# ..."): join them as one reply with one code.
+lab_expect "the guide's swaks command gets the refusal it shows" \
+    "$(awk '/^<\*\* 5[0-9][0-9][- ]/ {
+                t = substr($0, 5); c = substr(t, 1, 3); t = substr(t, 5)
+                x = t; sub(/ .*/, "", x); sub(/^[^ ]+ /, "", t)
+                r = (r == "" ? c " " x " " t : r " " t) }
+            /^<\*\* 5[0-9][0-9] / { last = r; r = "" }
+            END { print last }' "$LAB/try.out")" \
+    "$(sed -n 's/^# //p' <<<"$try")"
 
 # send LABEL WANT LOGIN ENVFROM HEADER-LINES...: one message with those
 # header lines (and a Subject carrying a unique id), authenticated as

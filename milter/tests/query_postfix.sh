@@ -6,9 +6,11 @@
 #
 # usage: query_postfix.sh MILTER_BUILDDIR PLUGIN_SO SOURCE_ROOT
 #
-# The blocks of docs/guide-postfix-socketmap.md marked "authgate-test: NAME"
-# are used verbatim: postfix-main (main.cf, with the socket path put in)
-# and postfix-submission (the submission service's -o lines).
+# The blocks of docs/guide-postfix.md ("Postfix's own check") are used
+# verbatim through tests/docs/snippet.sh: socketmap-authgate-conf
+# (authgate-query's socket lines), socketmap-postmap (run, its output
+# compared with the guide's), socketmap-main-cf (main.cf, with the socket
+# path put in) and socketmap-submission-o (the submission service's -o).
 # One store (inside the jail, where smtpd's SASL plugin reads it after
 # chroot) serves both sides: smtpd authenticates through the authgate
 # plugin (secrets, group postfix); authgate-query answers the socketmap
@@ -30,29 +32,20 @@
 # Exits 77 when not root or a tool is missing.
 set -u
 B=$1 PLUGIN=$2 SRC=$3
-GUIDE=$SRC/docs/guide-postfix-socketmap.md
 # shellcheck source=../../tests/lab/lab.sh
 . "$SRC/tests/lab/lab.sh"
+# shellcheck source=../../tests/docs/snippet.sh
+. "$SRC/tests/docs/snippet.sh"
 
 lab_init postfix sink swaks
 [ -r "$PLUGIN" ] || lab_skip "the authgate plugin is not built ($PLUGIN)"
-[ -r "$GUIDE" ] || lab_fail "no guide at $GUIDE"
 [ ! -e "$LAB_SASL_SYSDIR/libauthgate.so" ] ||
     lab_skip "libauthgate.so is installed in $LAB_SASL_SYSDIR: the build's copy would be loaded beside it"
 
 PW=Al1ce-S3cret
 
-block() {
-    awk -v name="$1" '
-        $0 == "<!-- authgate-test: " name " -->" { want = 1; next }
-        want && /^```/ { if (inside) exit; inside = 1; next }
-        inside { print }' "$GUIDE"
-}
-MAIN=$(block postfix-main)
-SUBO=$(block postfix-submission)
-if [ -z "$MAIN" ] || [ -z "$SUBO" ]; then
-    lab_fail "guide blocks postfix-main/postfix-submission missing"
-fi
+MAIN=$(snippet_get socketmap-main-cf "/run/authgate/query.sock=@QSOCK@") || lab_fail "guide block"
+SUBO=$(snippet_get socketmap-submission-o) || lab_fail "guide block"
 
 JAIL=$(lab_postfix_jail pf)
 mkdir -p "$JAIL"
@@ -77,9 +70,8 @@ qconf() { # qconf FILE SOCKET ["key = value"...]
     shift 2
     {
         echo "store = $STORE"
-        echo "query_socket = $s"
+        snippet_get socketmap-authgate-conf "/run/authgate/query.sock=$s" || echo "GUIDE BLOCK MISSING"
         echo "query_user = \"\""
-        echo "query_socket_group = postfix"
         echo "query_pidfile = \"\""
         echo "authserv_id = mx.lab.test"
         for l in "$@"; do echo "$l"; done
@@ -103,7 +95,7 @@ while read -r o kv; do
 done <<<"$SUBO"
 lab_sink_start sink
 lab_postfix_start pf --chroot --mx --sasl-conf "$LAB/smtpd.conf" --sasl-path "$LAB/plugins" \
-    --relay-port "$(lab_get sink port)" --main "${MAIN//\/run\/authgate\/query.sock/$QSOCK}" \
+    --relay-port "$(lab_get sink port)" --main "${MAIN//@QSOCK@/$QSOCK}" \
     "${subo[@]}" \
     --mx-o "smtpd_sasl_auth_enable=yes" \
     --mx-o "smtpd_sender_login_maps=socketmap:unix:@JAIL@/query/query.sock:senders" \
@@ -129,6 +121,13 @@ logsays() {
 }
 
 AL=alice@example.com
+# The guide's postmap -q, against the guide's socket (authgate-query's
+# socket mode and group from the guide's lines).
+lab_expect "the guide's socket: group and mode" "$(stat -c '%G %a' "$QSOCK")" "postfix 660"
+pm=$(snippet_run socketmap-postmap "postmap=postmap -c $(lab_get pf conf)" \
+    "/run/authgate/query.sock=$QSOCK" "alice@example.org=$AL" 2>&1)
+lab_expect "the guide's postmap -q prints what it says" "$pm" \
+    "$(snippet_get socketmap-postmap "alice@example.org=$AL" | sed -n 's/^# //p')"
 send "own address" 250 $AL $AL
 send "delegated address" 250 $AL shared@example.com
 send "@domain rule" 250 $AL news@alice.example
