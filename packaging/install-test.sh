@@ -228,8 +228,14 @@ authgate-milter authgate-milter/postfix-access boolean true
 authgate-query authgate-query/socket-users multiselect postfix, Debian-exim
 EOF
 t1=$(now)
-dpkg_retry -i "${debs[@]}"
-expect "dpkg -i" "$?" 0
+if ! dpkg_retry -i "${debs[@]}"; then
+    # Dependencies dpkg cannot fetch: apt-get -f brings them and finishes
+    # the configuration.
+    echo "# dpkg -i left dependencies open: apt-get -f install" >&2
+    apt-get -f install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 \
+        >>"$private.dpkg.log" 2>&1
+fi
+expect "dpkg -i (then apt-get -f install if needed)" "$?" 0
 echo "# install: $(since "$t1") s"
 for p in "${PKGS[@]}"; do expect "$p installed" "$(status_of "$p")" ii; done
 
