@@ -4,6 +4,9 @@
 #   make check      install missing dependencies (as root), build, run every test suite
 #   make demo       run authgate for real in a sandbox (see README.md)
 #   make install    install (DESTDIR honoured)
+#   make deb        Debian packages into build-deb/ (dpkg-buildpackage + lintian)
+#   make install-test   (root) build the packages, install them, run Postfix
+#                   against the installed files, purge them (packaging/install-test.sh)
 #   make deps       install build and test dependencies (as root)
 #   make asan-check unit suite under ASan+UBSan (./build-asan)
 #   make format     reformat the C sources; make format-check checks them
@@ -17,7 +20,7 @@ DESTDIR    ?=
 NINJA := ninja
 ROOT  := $(shell id -u 2>/dev/null)
 
-.PHONY: all deps check unit integration fuzz install demo asan-check format format-check clean distclean fleet-check
+.PHONY: all deps check unit integration fuzz install deb install-test demo asan-check format format-check clean distclean fleet-check
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -68,6 +71,16 @@ asan-check:
 install: all
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
+# Debian packages from packaging/debian (see packaging/build-deb.sh).
+deb:
+	packaging/build-deb.sh build-deb
+
+# Installs the packages on this machine and purges them again: root only,
+# not part of make check (it changes the system's package set; one run at
+# a time, serialized by a lock).
+install-test:
+	packaging/install-test.sh build-deb
+
 demo:
 	@if [ "$(ROOT)" = 0 ]; then packaging/deps.sh; fi
 	$(MAKE) all
@@ -83,4 +96,4 @@ clean:
 	-$(NINJA) -C $(BUILD) clean
 
 distclean:
-	rm -rf $(BUILD) build-fuzz build-asan
+	rm -rf $(BUILD) build-fuzz build-asan build-deb
