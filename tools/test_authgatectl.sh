@@ -630,16 +630,17 @@ t_docs() {
     export AUTHGATE_CONFIG=$T/none.conf
     "$A" --help >"$T/usage"
     # every command, every option of every command, every exit code, every setting
-    sed -n 's/^  \([a-z][a-z -]*[a-z]\)  .*/\1/p' "$T/usage" | sed 's/ [A-Z[].*//' |
-        while read -r cmd; do
-            [ -n "$cmd" ] || continue
-            has "$T/man.txt" "$cmd"
-            # shellcheck disable=SC2086
-            "$A" $cmd --help >"$T/help" 2>&1
-            sed -n 's/^  \(--[a-z-]*\).*/\1/p' "$T/help" | while read -r opt; do
-                has "$T/man.txt" "$opt"
-            done
-        done
+    # (Loops read from process substitutions, not pipes: a check inside a
+    # piped loop would run in a subshell and its count would be lost.)
+    while read -r cmd; do
+        [ -n "$cmd" ] || continue
+        has "$T/man.txt" "$cmd"
+        # shellcheck disable=SC2086
+        "$A" $cmd --help >"$T/help" 2>&1
+        while read -r opt; do
+            has "$T/man.txt" "$opt"
+        done < <(sed -n 's/^  \(--[a-z-]*\).*/\1/p' "$T/help")
+    done < <(sed -n 's/^  \([a-z][a-z -]*[a-z]\)  .*/\1/p' "$T/usage" | sed 's/ [A-Z[].*//')
     for code in 0 1 2 3 4 5 6 7 130; do
         CHECKS=$((CHECKS + 1))
         grep -qE "^ +$code[[:space:]]" "$T/man.txt" || fail "exit status $code not in the man page"
