@@ -29,8 +29,9 @@
 # private copy, so the installed libauthgate.so is seen only by this test's
 # processes.  (It would otherwise be loaded by every other test's SASL
 # server as well: a test that adds its own build of the plugin through
-# SASL_PATH would run two "authgate" plugins, both answering, each with its
-# own handle on the same LMDB environment.)  One run at a time (flock).
+# SASL_PATH=build:sysdir gets the build copy, the installed one staying
+# inert (authgate(7)), but a test that reads only the system directory
+# would silently use the installed plugin.)  One run at a time (flock).
 # Refuses to run when authgate is installed or a store exists.
 #
 # Output: "ok - ..." / "not ok - ...: got X, want Y" lines, timings, a

@@ -24,6 +24,12 @@
  *     lookups and SASL_CONSTRAINT_VIOLAT to stores, which libsasl ignores
  *     when another plugin answers.
  *
+ *   A second copy of the plugin in one process (two libauthgate.so files
+ *     in the plugin path, both loaded) is inert the same way, so that only
+ *     the first copy loaded ever opens the store (dupcheck.c); the first
+ *     time the application asks it anything it says so in one debug line
+ *     (through the connection, so the line lands in the application's log).
+ *
  * Init reads the options, tries to open the store quietly and logs
  * nothing.  utils->log understands only a few % directives, so every
  * message is formatted here first and passed as "%s".  Passwords and
@@ -31,6 +37,7 @@
  */
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +54,15 @@ struct auxprop_ctx {
     char name[sizeof(OPTIONS_NAME)];
     options opt;
     handle h;
+    char first[OPTIONS_PATH_MAX]; /* non-empty: the copy loaded first; this one is inert */
+    atomic_flag told;             /* the inert copy's debug line was logged */
 };
 
 int sasl_auxprop_plug_init(const sasl_utils_t *utils, int max_version, int *out_version,
                            sasl_auxprop_plug_t **plug, const char *plugname);
+
+/* An address inside this copy of the plugin, for dupcheck_earlier. */
+static const char auxprop_anchor;
 
 static void auxprop_log(const sasl_utils_t *u, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -163,6 +175,17 @@ static int auxprop_fill(const sasl_utils_t *u, struct propctx *ctx, unsigned fla
     return r;
 }
 
+/* An inert second copy says so once, when the application first asks. */
+static void auxprop_tell_inert(struct auxprop_ctx *c, const sasl_server_params_t *sparams)
+{
+    if (c->first[0] != '\0' && sparams != NULL && sparams->utils != NULL &&
+        !atomic_flag_test_and_set(&c->told))
+        auxprop_log(sparams->utils, SASL_LOG_DEBUG,
+                    "authgate: another copy of the plugin was loaded first (%s): this one "
+                    "stays inert",
+                    c->first);
+}
+
 static int auxprop_lookup(void *glob, sasl_server_params_t *sparams, unsigned flags,
                           const char *user, unsigned ulen)
 {
@@ -177,6 +200,7 @@ static int auxprop_lookup(void *glob, sasl_server_params_t *sparams, unsigned fl
     int rc;
 
     if (!c->opt.active) {
+        auxprop_tell_inert(c, sparams);
         r = SASL_NOMECH;
         goto out;
     }
@@ -266,6 +290,7 @@ static int auxprop_store(void *glob, sasl_server_params_t *sparams, struct propc
     int rc;
 
     if (!c->opt.active) {
+        auxprop_tell_inert(c, sparams);
         r = SASL_CONSTRAINT_VIOLAT;
         goto out;
     }
@@ -353,7 +378,11 @@ AUXPROP_EXPORT int sasl_auxprop_plug_init(const sasl_utils_t *utils, int max_ver
         r = SASL_NOMEM;
         goto out;
     }
-    options_load(auxprop_getopt, (void *)utils, &c->opt);
+    atomic_flag_clear(&c->told);
+    /* A copy loaded after another keeps c->opt all zero: inactive, no
+     * store, never opened. */
+    if (dupcheck_earlier(&auxprop_anchor, c->first, sizeof(c->first)) != 1)
+        options_load(auxprop_getopt, (void *)utils, &c->opt);
     handle_init(&c->h, c->opt.store, c->opt.writable, c->opt.active && c->opt.error[0] == '\0');
     memcpy(c->name, OPTIONS_NAME, sizeof(c->name));
     c->plug.features = 0;

@@ -13,6 +13,8 @@
  *              when possible (before a chroot) and lazily otherwise
  *   setpass.c  sasl_setpass / saslpasswd2: what a store request means and
  *              how it is applied to the store
+ *   dupcheck.c whether another copy of the plugin (a second libauthgate.so
+ *              in the plugin path) was loaded first
  *
  * Nothing here keeps global state: a plugin instance (one per
  * sasl_server_init) owns everything it uses.
@@ -135,6 +137,16 @@ int handle_get(handle *h, authdb **out, char *why, size_t whylen);
 /* Close the handle (in a forked child, authdb leaves the parent's
  * environment alone). */
 void handle_done(handle *h);
+
+/* ---------------------------------------------------------------------
+ * dupcheck.c
+ */
+
+/* Was another object with the same file name as the one holding the
+ * address self (this copy of the plugin) loaded into the process before
+ * it?  1 yes (other, if not NULL, gets its path), 0 no, -1 when self lies
+ * in no loaded object.  Reads the dynamic loader's list only. */
+int dupcheck_earlier(const void *self, char *other, size_t othersz);
 
 /* ---------------------------------------------------------------------
  * setpass.c

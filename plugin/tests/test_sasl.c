@@ -8,7 +8,8 @@
  * realms, case, authzid; a store that is missing, corrupt, unreadable or
  * misconfigured (temporary failure, never a pass); changes made by another
  * process seen without re-init; the hosts' process models (Sendmail: init
- * then fork per connection; Exim: init/done per attempt; threads);
+ * then fork per connection; Exim: init/done per attempt; threads); two
+ * copies of the plugin in the plugin path (only the first one answers);
  * sasl_setpass, saslpasswd2 -c/-d, the store probe, saslpluginviewer; and
  * the plugin staying out of the way of applications that use sasldb.
  *
@@ -519,6 +520,155 @@ static void test_init_done_cycles(void **state)
         fail_msg("open descriptors after 50 init/done cycles: got %d, want %d", after, before);
 }
 
+/* ------------------------------------------------------------ two copies */
+
+/* How many lines of /proc/self/maps name path, and how many descriptors
+ * of the process are open on it. */
+static int maps_naming(const char *path)
+{
+    FILE *m = fopen("/proc/self/maps", "r");
+    char line[2 * PATH_MAX];
+    size_t plen = strlen(path);
+    int n = 0;
+
+    if (m == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), m) != NULL) {
+        size_t len = strcspn(line, "\n");
+        if (len >= plen && memcmp(line + len - plen, path, plen) == 0 &&
+            (len == plen || line[len - plen - 1] == ' '))
+            n++;
+    }
+    fclose(m);
+    return n;
+}
+
+static int fds_on(const char *path)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    char link[PATH_MAX + 32], target[PATH_MAX];
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        ssize_t len;
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+        len = readlink(link, target, sizeof(target) - 1);
+        if (len < 0)
+            continue;
+        target[len] = '\0';
+        if (strcmp(target, path) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Copy the file src to dst (a second file, not a link: the dynamic loader
+ * merges links to one file into one object). */
+static int copy_file(const char *src, const char *dst)
+{
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+
+    if (in == NULL || out == NULL)
+        rc = -1;
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            rc = -1;
+    if (in != NULL && ferror(in))
+        rc = -1;
+    if (in != NULL)
+        fclose(in);
+    if (out != NULL && fclose(out) != 0)
+        rc = -1;
+    return rc;
+}
+
+/* The built libauthgate.so: the first one in the harness's plugin path. */
+static int built_plugin(const harness *h, char *out, size_t outsz)
+{
+    char path[sizeof(h->sasl_path)];
+    char *save = NULL;
+    int rc = -1;
+
+    snprintf(path, sizeof(path), "%s", h->sasl_path);
+    for (char *dir = strtok_r(path, ":", &save); dir != NULL && rc != 0;
+         dir = strtok_r(NULL, ":", &save)) {
+        snprintf(out, outsz, "%s/libauthgate.so", dir);
+        if (access(out, R_OK) == 0)
+            rc = 0;
+    }
+    return rc;
+}
+
+static int count_in(const char *haystack, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = strstr(haystack, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* Two libauthgate.so files in the plugin path (a build copy first, an
+ * "installed" one in a later directory, as SASL_PATH=dir:sysdir gives):
+ * libsasl2 loads and initializes both, but only the first opens the store
+ * -- one mapping of secrets/data.mdb, one descriptor on its lock file --
+ * and answers; the second says once, at debug level, that it stays inert.
+ * Over init/done cycles (Exim) too. */
+static void test_two_copies(void **state)
+{
+    struct fixture *f = *state;
+    char built[PATH_MAX], copydir[PATH_MAX], copy[PATH_MAX + 32];
+    char data[PATH_MAX + 32], lock[PATH_MAX + 32], line[PATH_MAX + 128];
+    int i, n;
+
+    assert_int_equal(built_plugin(&f->h, built, sizeof(built)), 0);
+    snprintf(copydir, sizeof(copydir), "%s/sysdir", f->h.root);
+    snprintf(copy, sizeof(copy), "%s/libauthgate.so", copydir);
+    assert_int_equal(mkdir(copydir, 0755), 0);
+    assert_int_equal(copy_file(built, copy), 0);
+    n = (int)strlen(f->h.sasl_path);
+    snprintf(f->h.sasl_path + n, sizeof(f->h.sasl_path) - (size_t)n, ":%s", copydir);
+    snprintf(data, sizeof(data), "%s/secrets/data.mdb", f->h.store);
+    snprintf(lock, sizeof(lock), "%s/secrets/lock.mdb", f->h.store);
+    snprintf(line, sizeof(line), "authgate: another copy of the plugin was loaded first (%s)",
+             built);
+
+    for (i = 0; i < 3; i++) {
+        harness_log_clear(&f->h);
+        assert_int_equal(harness_init(&f->h, APP), SASL_OK);
+        if (maps_naming(built) < 1 || maps_naming(copy) < 1)
+            fail_msg("cycle %d: got %d mappings of %s and %d of %s, want both loaded", i,
+                     maps_naming(built), built, maps_naming(copy), copy);
+        assert_int_equal(harness_auth(&f->h, "SCRAM-SHA-256", NULL, "alice@example.com", NULL,
+                                      "Al1ce-pw", NULL, NULL, 0),
+                         SASL_OK);
+        assert_int_equal(harness_auth(&f->h, "CRAM-MD5", NULL, "alice@example.com", NULL,
+                                      "wrong-pw", NULL, NULL, 0),
+                         SASL_BADAUTH);
+        assert_int_equal(harness_auth(&f->h, "PLAIN", NULL, "nobody@example.com", NULL, "Al1ce-pw",
+                                      NULL, NULL, 0),
+                         SASL_NOUSER);
+        if (maps_naming(data) != 1 || fds_on(lock) != 1)
+            fail_msg("cycle %d: got %d mappings of %s and %d descriptors on %s, want 1 and 1 "
+                     "(one store handle in the process)",
+                     i, maps_naming(data), data, fds_on(lock), lock);
+        if (count_in(f->h.log, line) != 1)
+            fail_msg("cycle %d: got %d lines \"%s\", want 1; log:\n%s", i, count_in(f->h.log, line),
+                     line, f->h.log);
+        harness_done(&f->h);
+        if (maps_naming(data) != 0)
+            fail_msg("cycle %d: after sasl_done got %d mappings of %s, want 0", i,
+                     maps_naming(data), data);
+    }
+}
+
 struct thread_arg {
     harness *h;
     int index;
@@ -724,21 +874,14 @@ int main(int argc, char **argv)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest core[] = {
-        T(test_every_mechanism),
-        T(test_logins_realms_case),
-        T(test_secret_kinds),
-        T(test_checkpass_and_authzid),
-        T(test_store_missing),
-        T(test_store_corrupt),
-        T(test_store_not_a_store),
-        T(test_config_error),
-        T(test_store_appears_later),
-        T(test_changes_without_reinit),
-        T(test_fork_per_connection),
-        T(test_init_done_cycles),
-        T(test_threads),
-        T(test_store_probe),
-        T(test_setpass_inprocess),
+        T(test_every_mechanism),     T(test_logins_realms_case),
+        T(test_secret_kinds),        T(test_checkpass_and_authzid),
+        T(test_store_missing),       T(test_store_corrupt),
+        T(test_store_not_a_store),   T(test_config_error),
+        T(test_store_appears_later), T(test_changes_without_reinit),
+        T(test_fork_per_connection), T(test_init_done_cycles),
+        T(test_two_copies),          T(test_threads),
+        T(test_store_probe),         T(test_setpass_inprocess),
     };
     const struct CMUnitTest root[] = {
         T(test_store_unreadable),
