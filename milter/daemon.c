@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,6 +153,53 @@ static const char *socket_path(const char *conn)
     return NULL;
 }
 
+int daemon_socket_clear(const char *conn, int owned, char *why, size_t whylen)
+{
+    const char *path = socket_path(conn);
+    struct sockaddr_un sa;
+    struct stat st;
+    int fd = -1, rc = -1;
+
+    if (path == NULL) {
+        rc = 0;
+        goto out;
+    }
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            rc = 0;
+        else
+            snprintf(why, whylen, "milter_socket %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(why, whylen, "milter_socket %s exists and is not a socket: not touching it", path);
+        goto out;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        snprintf(why, whylen, "milter_socket %s: path too long", path);
+        goto out;
+    }
+    memcpy(sa.sun_path, path, strlen(path));
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+        snprintf(why, whylen, "socket: %s", strerror(errno));
+        goto out;
+    }
+    if (connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) == 0)
+        snprintf(why, whylen, "milter_socket %s: another milter answers on it", path);
+    else if (errno != ECONNREFUSED && !(owned && (errno == EACCES || errno == EPERM)))
+        snprintf(why, whylen, "milter_socket %s: cannot probe it: %s", path, strerror(errno));
+    else if (unlink(path) != 0 && errno != ENOENT)
+        snprintf(why, whylen, "removing the stale socket %s: %s", path, strerror(errno));
+    else
+        rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 int daemon_socket_perms(const char *conn, mode_t mode, uid_t uid, gid_t gid, char *why,
                         size_t whylen)
 {
@@ -158,24 +207,26 @@ int daemon_socket_perms(const char *conn, mode_t mode, uid_t uid, gid_t gid, cha
 
     if (path == NULL)
         return 0;
-    if (geteuid() == 0 && lchown(path, uid, gid) != 0) {
-        snprintf(why, whylen, "chown %s: %s", path, strerror(errno));
-        return -1;
-    }
     if (chmod(path, mode) != 0) {
         snprintf(why, whylen, "chmod %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (geteuid() == 0 && lchown(path, uid, gid) != 0) {
+        snprintf(why, whylen, "chown %s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
 }
 
-void daemon_socket_remove(const char *conn)
+int daemon_socket_remove(const char *conn)
 {
     const char *path = socket_path(conn);
     struct stat st;
+    int rc = 0;
 
-    if (path != NULL && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-        unlink(path);
+    if (path != NULL && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(path) != 0)
+        rc = errno;
+    return rc;
 }
 
 int daemon_drop(const char *name, char *why, size_t whylen)

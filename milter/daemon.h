@@ -30,14 +30,26 @@ void daemon_pidfile_remove(const char *path, int fd);
  * ones). */
 int daemon_user(const char *name, uid_t *uid, gid_t *gid, char *why, size_t whylen);
 
-/* For "unix:/path", "local:/path" or "/path": chown the socket to
- * uid:gid (when root) and chmod it to mode.  Other socket kinds: nothing. */
+/* Make room for a UNIX socket ("unix:/path", "local:/path" or "/path";
+ * other kinds: nothing to do) before libmilter binds it.  Nothing there:
+ * fine.  Anything but a socket: refused.  A socket that answers a
+ * connect() (another milter listening): refused.  One that refuses the
+ * connection: stale, removed.  One root may not probe (EACCES: root
+ * without CAP_DAC_OVERRIDE, the socket of milter_user): removed when owned
+ * says the caller holds its pid file lock (no other instance runs),
+ * refused otherwise. */
+int daemon_socket_clear(const char *conn, int owned, char *why, size_t whylen);
+
+/* For a UNIX socket: chmod it to mode, then chown it to uid:gid (when
+ * root).  chmod first, while root owns the file: no CAP_FOWNER needed.
+ * Other socket kinds: nothing. */
 int daemon_socket_perms(const char *conn, mode_t mode, uid_t uid, gid_t gid, char *why,
                         size_t whylen);
 
-/* Remove a UNIX socket left by libmilter (errors ignored: after dropping
- * privileges the directory may not be ours). */
-void daemon_socket_remove(const char *conn);
+/* Remove our UNIX socket (libmilter's).  Returns 0 (removed or gone) or
+ * the errno of the failed unlink: after dropping privileges the
+ * directory may not be ours. */
+int daemon_socket_remove(const char *conn);
 
 /* Switch to name's uid, gid and supplementary groups (root only; an empty
  * name or the current user: nothing).  Verifies root cannot be regained. */

@@ -3,9 +3,14 @@
  *
  * usage: authgate-milter [-c config] [-p socket] [-f] [-d] [-t] [-V]
  *
- * Reads authgate.conf(5), opens the milter socket as root (mode
- * milter_socket_mode, owned by milter_user), writes the pid file, drops to
- * milter_user, and serves libmilter on a thread of its own.  The main
+ * Reads authgate.conf(5), writes and locks the pid file, opens the milter
+ * socket as root (mode milter_socket_mode, owned by milter_user), drops to
+ * milter_user, and serves libmilter on a thread of its own.  What sits at
+ * a UNIX socket's path is examined first (daemon_socket_clear): a live
+ * milter's socket is never taken over (a second start used to replace it
+ * with a dead one); with the pid file locked, a socket left by an earlier
+ * run is replaced even when root may not probe it.  The pid file comes
+ * first so that a second instance stops there, before the socket.  The main
  * thread keeps SIGHUP, SIGTERM and SIGINT unblocked, so Linux delivers
  * those process signals to it rather than to libmilter's signal thread
  * (which would stop the milter on SIGHUP): SIGHUP re-reads the
@@ -165,6 +170,7 @@ static int serve(const options *o, const char *sock, const authdb_log *lg, runti
     struct sigaction sa;
     int pfd[2], mrc = 0, rc = 0, stop = 0;
     unsigned left;
+    int urc;
 
     if (pipe(pfd) != 0) {
         authdb_logf(lg, LOG_ERR, "pipe: %s", strerror(errno));
@@ -206,7 +212,11 @@ static int serve(const options *o, const char *sock, const authdb_log *lg, runti
      * Removing a UNIX socket's name refuses new connections meanwhile; new
      * messages on open connections are tempfailed. */
     authdb_logf(lg, LOG_INFO, "stopping: no new connections, draining messages in flight");
-    daemon_socket_remove(sock);
+    if ((urc = daemon_socket_remove(sock)) != 0)
+        authdb_logf(lg, LOG_INFO,
+                    "cannot remove the socket %s: %s (messages arriving while it drains are "
+                    "tempfailed; the next start replaces it)",
+                    sock, strerror(urc));
     left = runtime_drain(rt, boot->milter_timeout);
     smfi_stop();
     pthread_join(th, NULL);
@@ -280,16 +290,17 @@ int main(int argc, char **argv)
         snprintf(why, sizeof(why), "libmilter refused the registration or socket %s", sock);
         goto fail;
     }
+    if (daemon_pidfile(conf->milter_pidfile, &pidfd, why, sizeof(why)) != 0 ||
+        daemon_socket_clear(sock, pidfd >= 0, why, sizeof(why)) != 0)
+        goto fail;
     umask(0077); /* the socket starts private; its mode is set below */
-    if (smfi_opensocket(1) != MI_SUCCESS) {
+    if (smfi_opensocket(0) != MI_SUCCESS) {
         snprintf(why, sizeof(why), "cannot open the milter socket %s", sock);
         goto fail;
     }
     if (daemon_socket_perms(sock, conf->milter_socket_mode, uid, gid, why, sizeof(why)) != 0)
         goto fail;
     umask(0022);
-    if (daemon_pidfile(conf->milter_pidfile, &pidfd, why, sizeof(why)) != 0)
-        goto fail;
     if (daemon_drop(conf->milter_user, why, sizeof(why)) != 0)
         goto fail;
     if (getuid() == 0)
@@ -302,7 +313,7 @@ int main(int argc, char **argv)
     daemon_ready(ready_fd);
     ready_fd = -1;
     rc = serve(&o, sock, &lg, rt, conf);
-    daemon_socket_remove(sock);
+    daemon_socket_remove(sock); /* serve() did, and said so if it could not */
     daemon_pidfile_remove(conf->milter_pidfile, pidfd);
     pidfd = -1;
     authdb_logf(&lg, LOG_INFO, "stopped");

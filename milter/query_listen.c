@@ -28,8 +28,10 @@ static int fill_addr(const char *path, struct sockaddr_un *sa, char *why, size_t
     return rc;
 }
 
-/* Make room at path: 0 when it is free (a stale socket removed), -1. */
-static int clear_stale(const char *path, const struct sockaddr_un *sa, char *why, size_t whylen)
+/* Make room at path: 0 when it is free (a stale socket removed), -1.
+ * owned: the pid file lock is ours (see query_listen.h). */
+static int clear_stale(const char *path, const struct sockaddr_un *sa, int owned, char *why,
+                       size_t whylen)
 {
     struct stat st;
     int fd = -1, rc = -1;
@@ -52,8 +54,8 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa, char *why
     }
     if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
         snprintf(why, whylen, "query_socket %.200s: another server answers on it", path);
-    } else if (errno != ECONNREFUSED) {
-        snprintf(why, whylen, "query_socket %.200s: %s", path, strerror(errno));
+    } else if (errno != ECONNREFUSED && !(owned && (errno == EACCES || errno == EPERM))) {
+        snprintf(why, whylen, "query_socket %.200s: cannot probe it: %s", path, strerror(errno));
     } else if (unlink(path) != 0 && errno != ENOENT) {
         snprintf(why, whylen, "removing the stale socket %.200s: %s", path, strerror(errno));
     } else {
@@ -65,8 +67,8 @@ out:
     return rc;
 }
 
-int query_listen_open(const char *path, uid_t uid, gid_t gid, mode_t mode, query_listener *l,
-                      char *why, size_t whylen)
+int query_listen_open(const char *path, uid_t uid, gid_t gid, mode_t mode, int owned,
+                      query_listener *l, char *why, size_t whylen)
 {
     struct sockaddr_un sa;
     struct stat st;
@@ -75,7 +77,7 @@ int query_listen_open(const char *path, uid_t uid, gid_t gid, mode_t mode, query
 
     memset(l, 0, sizeof(*l));
     l->fd = -1;
-    if (fill_addr(path, &sa, why, whylen) != 0 || clear_stale(path, &sa, why, whylen) != 0)
+    if (fill_addr(path, &sa, why, whylen) != 0 || clear_stale(path, &sa, owned, why, whylen) != 0)
         goto out;
     l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (l->fd < 0) {
@@ -96,12 +98,12 @@ int query_listen_open(const char *path, uid_t uid, gid_t gid, mode_t mode, query
     }
     l->dev = st.st_dev;
     l->ino = st.st_ino;
-    if (geteuid() == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1) && lchown(path, uid, gid) != 0) {
-        snprintf(why, whylen, "chown %.200s: %s", path, strerror(errno));
-        goto out;
-    }
     if (chmod(path, mode) != 0) {
         snprintf(why, whylen, "chmod %.200s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (geteuid() == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1) && lchown(path, uid, gid) != 0) {
+        snprintf(why, whylen, "chown %.200s: %s", path, strerror(errno));
         goto out;
     }
     if (listen(l->fd, SOMAXCONN) != 0) {
@@ -115,15 +117,17 @@ out:
     return rc;
 }
 
-void query_listen_close(query_listener *l)
+int query_listen_close(query_listener *l)
 {
     struct stat st;
+    int rc = 0;
 
     if (l->fd >= 0)
         close(l->fd);
     l->fd = -1;
     if (l->path[0] != '\0' && lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
-        st.st_dev == l->dev && st.st_ino == l->ino)
-        unlink(l->path);
+        st.st_dev == l->dev && st.st_ino == l->ino && unlink(l->path) != 0)
+        rc = errno;
     l->path[0] = '\0';
+    return rc;
 }

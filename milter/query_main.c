@@ -4,9 +4,11 @@
  *
  * usage: authgate-query [-c config] [-p socket] [-f] [-d] [-t] [-V]
  *
- * Reads authgate.conf(5), opens the UNIX socket query_socket as root
- * (owner query_user, group query_socket_group, mode query_socket_mode),
- * writes the pid file, drops to query_user and serves (query_server.h).
+ * Reads authgate.conf(5), writes and locks the pid file, opens the UNIX
+ * socket query_socket as root (owner query_user, group query_socket_group,
+ * mode query_socket_mode; with the pid file locked, a socket left by an
+ * earlier run is replaced even when root may not probe it), drops to
+ * query_user and serves (query_server.h).
  * It opens only the policy environment of the store, lazily, like
  * authgate-milter (runtime.h).  SIGHUP re-reads the configuration (store
  * and actions; the socket, user, pid file, timeouts and connection limit
@@ -251,8 +253,9 @@ int main(int argc, char **argv)
         }
     }
     if (signals_setup(&sigfd, why, sizeof(why)) != 0 ||
-        query_listen_open(sock, uid, sgid, conf->query_socket_mode, &l, why, sizeof(why)) != 0 ||
         query_proc_pidfile(conf->query_pidfile, &pidfd, why, sizeof(why)) != 0 ||
+        query_listen_open(sock, uid, sgid, conf->query_socket_mode, pidfd >= 0, &l, why,
+                          sizeof(why)) != 0 ||
         query_proc_drop(conf->query_user, uid, gid, why, sizeof(why)) != 0)
         goto fail;
     if (getuid() == 0)
@@ -273,7 +276,9 @@ int main(int argc, char **argv)
     ready_fd = -1;
     sc = (sigctx){&o, &lg, rt, conf};
     left = query_server_run(srv, sigfd, signal_cb, &sc);
-    query_listen_close(&l);
+    if ((status = query_listen_close(&l)) != 0)
+        authdb_logf(&lg, LOG_INFO, "socket %s left behind: %s (replaced at the next start)", sock,
+                    strerror(status));
     if (left > 0) {
         authdb_logf(&lg, LOG_WARNING, "%u connections still busy after %u s: exiting anyway", left,
                     conf->query_timeout + 1);

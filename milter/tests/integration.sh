@@ -11,9 +11,14 @@
 #   - one log line per decision, with untrusted text escaped;
 #   - SIGHUP reloads (report_only), a broken configuration is refused and
 #     the running one kept, an unreadable store tempfails (451 4.3.0);
+#   - a second start is refused (pid file lock; without one, the socket
+#     answers) and the running milter keeps its socket; a non-socket at the
+#     path is refused and kept;
 #   - SIGTERM drains a message in flight and removes pid file and socket;
 #   - as root: milter_user drops privileges and still reads the store
-#     through the policy group.
+#     through the policy group; started as the systemd unit does (no
+#     CAP_DAC_OVERRIDE, no CAP_FOWNER) twice over the socket the first run
+#     could not remove (logged), in a root-owned directory.
 # Exits 77 (skip) when miltertest is missing.
 set -u
 B=$1 S=$2
@@ -66,6 +71,24 @@ mode=$(stat -c %a "$SOCK")
 [ "$mode" = 660 ] && ok "socket mode 0660" || bad "socket mode: got $mode, want 660"
 [ "$(cat "$T/milter.pid" 2>/dev/null)" = "$PID" ] && ok "pid file holds $PID" \
     || bad "pid file: got '$(cat "$T/milter.pid" 2>/dev/null)', want $PID"
+
+# --- a second start never takes the live socket over
+"$MILTER" -f -c "$T/authgate.conf" 2>"$T/second.log" && bad "a second milter started" \
+    || ok "a second start is refused"
+grep -q 'another authgate-milter holds it' "$T/second.log" && ok "... by the pid file lock" \
+    || bad "second start: $(cat "$T/second.log")"
+conf "$T/nopid.conf" "$SOCK" 'milter_pidfile = ""'
+sed -i "/^milter_pidfile = .*milter.pid/d" "$T/nopid.conf"
+"$MILTER" -f -c "$T/nopid.conf" 2>"$T/second.log" && bad "a second milter without pid file started" \
+    || ok "a second start without a pid file is refused"
+grep -q 'another milter answers on it' "$T/second.log" && ok "... because the socket answers" \
+    || bad "second start without pid file: $(cat "$T/second.log")"
+: >"$T/plain"
+"$MILTER" -f -c "$T/nopid.conf" -p "unix:$T/plain" 2>"$T/second.log" && bad "started over a file"
+grep -q 'exists and is not a socket' "$T/second.log" && [ -f "$T/plain" ] \
+    && ok "a non-socket at the path is refused and kept" || bad "non-socket: $(cat "$T/second.log")"
+[ "$(stat -c %a "$SOCK")" = 660 ] && kill -0 "$PID" && ok "the running milter kept its socket" \
+    || bad "the running milter lost its socket"
 
 # --- miltertest scripts
 for s in mt_negotiate mt_policy; do
@@ -309,6 +332,38 @@ if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null && getent group nogroup
     grep -q '^eom: insert 1 Authentication-Results' <<<"$out" \
         && ok "store read through the policy group after dropping root" || bad "after drop: $out"
     kill -TERM "$PID"; wait "$PID"
+
+    # As the systemd unit starts it: root with only CAP_CHOWN, CAP_SETUID
+    # and CAP_SETGID (no CAP_DAC_OVERRIDE, no CAP_FOWNER), the socket in a
+    # root-owned directory.  It cannot remove its socket at stop (and says
+    # so); the next start replaces it although root may not probe it.
+    if command -v setpriv >/dev/null; then
+        install -d -m 0755 "$T/rrun"
+        conf "$T/unit.conf" "$T/rrun/m.sock" "milter_user = nobody"
+        sed -i -e "s|^store = .*|store = $T/store2|" -e '/^milter_user = ""/d' \
+            -e "s|^milter_pidfile = .*|milter_pidfile = $T/rrun/m.pid|" "$T/unit.conf"
+        unit=(setpriv --bounding-set=-all,+chown,+setuid,+setgid --no-new-privs --)
+        for round in 1 2; do
+            "${unit[@]}" "$MILTER" -f -c "$T/unit.conf" 2>"$T/unit$round.log" &
+            PID=$!
+            PIDS+=("$PID")
+            for _ in $(seq 100); do grep -q 'ready on' "$T/unit$round.log" && break; sleep 0.05; done
+            grep -q 'ready on' "$T/unit$round.log" && ok "unit capabilities, start $round" \
+                || bad "unit capabilities, start $round: $(cat "$T/unit$round.log")"
+            [ "$(stat -c '%a %U' "$T/rrun/m.sock")" = "660 nobody" ] \
+                && ok "start $round: socket 0660 nobody (chmod before chown: no CAP_FOWNER)" \
+                || bad "start $round: socket $(stat -c '%a %U' "$T/rrun/m.sock")"
+            out=$("$CLIENT" "${A[@]}" -f '<alias@example.com>' "unix:$T/rrun/m.sock" 2>&1)
+            [ "$(head -1 <<<"$out")" = "mail: continue" ] && ok "start $round: answers" \
+                || bad "start $round: $out"
+            kill -TERM "$PID"
+            wait "$PID"
+        done
+        grep -q "cannot remove the socket unix:$T/rrun/m.sock: Permission denied" "$T/unit1.log" \
+            && ok "the failed removal at stop is logged" || bad "stop: $(cat "$T/unit1.log")"
+    else
+        echo "# unit capabilities not checked: setpriv missing"
+    fi
 else
     echo "# privilege drop not checked: needs root, user nobody and group nogroup"
 fi

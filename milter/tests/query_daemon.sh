@@ -12,13 +12,17 @@
 #   - one log line per request, untrusted text escaped;
 #   - idle and request timeouts disconnect; query_connections caps the
 #     connections served at once (the next client waits, then is served);
-#   - a stale socket is replaced, a live one or a non-socket is refused;
+#   - a stale socket is replaced; a second server is refused by the pid
+#     file lock, or without one because the socket answers; a non-socket is
+#     refused;
 #   - SIGHUP: a new action reaches an open socketmap connection at its next
 #     request; a broken configuration is refused and the running one kept;
 #     a store that cannot be opened answers TEMP / tempfail 451 4.3.0;
 #   - SIGTERM lets a request in flight finish, removes socket and pid file;
 #   - as root: query_user drops privileges and still reads the store
-#     through the policy group.
+#     through the policy group; started as the systemd unit does (no
+#     CAP_DAC_OVERRIDE, no CAP_FOWNER) twice over the socket the first run
+#     could not remove (logged), in a root-owned directory.
 set -u
 B=$1
 Q=$B/authgate-query CLIENT=$B/query-client MKSTORE=$B/milter-mkstore
@@ -132,10 +136,15 @@ else bad "escaped login not found in the log"; fi
 
 # --- a second server on the same socket is refused; a non-socket too
 out=$("$Q" -f -c "$T/q.conf" -p "$SOCK" 2>&1)
-check "live socket not taken over ($out)" says "$out" 'another server answers on it'
+check "second server refused by the pid file lock ($out)" says "$out" 'another authgate-query holds it'
+conf "$T/nopid.conf" "$SOCK" 'query_pidfile = ""'
+out=$("$Q" -f -c "$T/nopid.conf" 2>&1)
+check "without a pid file: live socket not taken over ($out)" says "$out" 'another server answers on it'
 : >"$T/plain"
-out=$("$Q" -f -c "$T/q.conf" -p "$T/plain" 2>&1)
+out=$("$Q" -f -c "$T/nopid.conf" -p "$T/plain" 2>&1)
 check "a non-socket is not replaced ($out)" says "$out" 'exists and is not a socket'
+check "the running server kept its socket" test "$("$CLIENT" sm "$SOCK" alice@example.com)" = \
+    "OK alice@example.com"
 
 # --- SIGHUP: a new action reaches an open socketmap connection; a data
 # request sees it too; a broken configuration is refused.
@@ -248,6 +257,35 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && getent group nogroup >/dev
     kill "$PID"
     wait "$PID" 2>/dev/null
     check "socket removed after dropping privileges" test ! -e "$T/run/query.sock"
+
+    # As the systemd unit starts it: root with only CAP_CHOWN, CAP_SETUID
+    # and CAP_SETGID (no CAP_DAC_OVERRIDE, no CAP_FOWNER), the socket in a
+    # root-owned directory.  It cannot remove its socket at stop (and says
+    # so); the next start replaces it although root may not probe it.
+    if command -v setpriv >/dev/null; then
+        install -d -m 0755 "$T/rrun"
+        conf "$T/q7.conf" "$T/rrun/query.sock" "store = $T/store2" "query_user = nobody" \
+            "query_pidfile = $T/rrun/query.pid"
+        unit=(setpriv --bounding-set=-all,+chown,+setuid,+setgid --no-new-privs --)
+        for round in 1 2; do
+            "${unit[@]}" "$Q" -f -c "$T/q7.conf" 2>"$T/q7.$round.log" &
+            PID=$!
+            PIDS+=("$PID")
+            for _ in $(seq 100); do grep -q ' ready on ' "$T/q7.$round.log" && break; sleep 0.05; done
+            check "unit capabilities, start $round ($(tail -1 "$T/q7.$round.log"))" \
+                has "$T/q7.$round.log" ' ready on '
+            same "start $round: socket mode and owner (chmod before chown: no CAP_FOWNER)" \
+                "$(stat -c '%a %U %G' "$T/rrun/query.sock")" "660 nobody nogroup"
+            same "start $round: answers" "$("$CLIENT" sm "$T/rrun/query.sock" alias@example.com)" \
+                "OK alias@example.com,alice@example.com"
+            kill "$PID"
+            wait "$PID" 2>/dev/null
+        done
+        check "the failed removal at stop is logged" has "$T/q7.1.log" \
+            "socket $T/rrun/query.sock left behind: Permission denied"
+    else
+        echo "# skipped: unit capabilities (setpriv missing)"
+    fi
 else
     echo "# skipped: privilege drop (needs root, user nobody, group nogroup)"
 fi

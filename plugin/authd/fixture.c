@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -162,6 +163,20 @@ int fixture_connect(const char *sock)
     return fd;
 }
 
+/* Keep only CAP_CHOWN, CAP_SETUID and CAP_SETGID in the bounding set
+ * (numbers from capability.h: 0, 7, 6) and set no_new_privs: root's next
+ * exec gets those capabilities and no others.  0 or -1. */
+static int unit_caps(void)
+{
+    for (int c = 0; c < 64; c++) {
+        if (c == 0 || c == 6 || c == 7)
+            continue;
+        if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
+            return -1;
+    }
+    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
 int fixture_start(fixture *f)
 {
     int logfd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -177,6 +192,8 @@ int fixture_start(fixture *f)
         int null = open("/dev/null", O_RDWR);
         dup2(null, 0);
         dup2(null, 1);
+        if (f->unit_caps && unit_caps() != 0)
+            _exit(126);
         execl(f->bin, "authgate-authd", "-f", "-c", f->conf, (char *)NULL);
         _exit(127);
     }

@@ -34,6 +34,7 @@ typedef struct fixture {
     int starts;        /* "ready" lines seen in the log so far */
     int as_root;
     char self[64]; /* the caller's user name */
+    int unit_caps; /* as root: start with the systemd unit's capabilities only */
 } fixture;
 
 /* Scratch directory; the store with the logins above (unless no_store);
@@ -48,7 +49,10 @@ int fixture_make_store(fixture *f, const char *login, const char *password);
 int fixture_write_conf(fixture *f, const char *store, unsigned threads, unsigned timeout);
 
 /* Start the daemon in the foreground (-f) and wait until its socket
- * accepts (5 s at most).  Returns 0 or -1. */
+ * accepts (5 s at most).  With f->unit_caps, the daemon runs with the
+ * capability bounding set of the packaged systemd unit (CAP_CHOWN,
+ * CAP_SETUID, CAP_SETGID) and no_new_privs, as root would under it.
+ * Returns 0 or -1. */
 int fixture_start(fixture *f);
 
 /* Send sig and wait for the daemon to exit (timeout_ms; then SIGKILL).

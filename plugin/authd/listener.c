@@ -3,10 +3,21 @@
  *
  * Order of operations, chosen so that the socket is never reachable with
  * a wider mode or another group than configured: umask 0777 around bind()
- * (file mode 0000), fchownat(AT_SYMLINK_NOFOLLOW) to owner and group,
- * check with lstat that the path is still our socket, chmod to the
- * configured mode, and only then listen().  A stale socket (connect()
- * refused) is removed; a live one means another daemon is running.
+ * (file mode 0000), check with lstat that the path is still our socket,
+ * chmod to the configured mode, fchownat(AT_SYMLINK_NOFOLLOW) to owner and
+ * group, and only then listen() -- until then a connect() is refused
+ * whatever the mode says.  chmod comes before the chown so that it
+ * changes a file root still owns: the daemon needs no CAP_FOWNER (nor for
+ * the directory it may create: chmod, then chown).
+ *
+ * What is already at the path: anything but a socket is refused.  A socket
+ * that answers a connect() belongs to a live daemon and is refused; one
+ * that refuses the connection is stale and removed.  The probe cannot
+ * tell when root lacks CAP_DAC_OVERRIDE and the socket belongs to the
+ * daemon's own user (EACCES): then the socket is removed only when the
+ * caller holds its pid file lock (opts->owned), which proves that no other
+ * instance runs -- the socket was left by an earlier run that could not
+ * unlink it after dropping root.
  *
  * Diagnostics: every failure returns an errno value and writes one
  * sentence naming the path into why.
@@ -92,7 +103,7 @@ static int prepare_dir(const listener_opts *o, char *why, size_t whylen)
             snprintf(why, whylen, "cannot create socket directory %s: %s", dir, strerror(rc));
             goto out;
         }
-        if (chown(dir, o->uid, o->gid) != 0 || chmod(dir, LISTENER_DIR_MODE) != 0) {
+        if (chmod(dir, LISTENER_DIR_MODE) != 0 || chown(dir, o->uid, o->gid) != 0) {
             rc = errno;
             snprintf(why, whylen, "cannot set owner and mode of socket directory %s: %s", dir,
                      strerror(rc));
@@ -126,8 +137,9 @@ static void fill_addr(struct sockaddr_un *sa, const char *path)
     memcpy(sa->sun_path, path, strlen(path) + 1);
 }
 
-/* Remove a stale socket at path; refuse anything else. */
-static int clear_path(const char *path, char *why, size_t whylen)
+/* Remove a stale socket at path; refuse anything else.  owned: the caller
+ * holds its pid file lock (see the header). */
+static int clear_path(const char *path, int owned, char *why, size_t whylen)
 {
     struct stat st;
     struct sockaddr_un sa;
@@ -156,7 +168,7 @@ static int clear_path(const char *path, char *why, size_t whylen)
         snprintf(why, whylen, "%s is in use: another daemon is listening on it", path);
         goto out;
     }
-    if (errno != ECONNREFUSED) {
+    if (errno != ECONNREFUSED && !(owned && (errno == EACCES || errno == EPERM))) {
         rc = errno;
         snprintf(why, whylen, "cannot probe existing socket %s: %s", path, strerror(rc));
         goto out;
@@ -187,7 +199,8 @@ int listener_open(const listener_opts *o, int *fd, listener_id *id, char *why, s
                  sizeof(sa.sun_path), o->path != NULL ? o->path : "(none)");
         goto out;
     }
-    if ((rc = prepare_dir(o, why, whylen)) != 0 || (rc = clear_path(o->path, why, whylen)) != 0)
+    if ((rc = prepare_dir(o, why, whylen)) != 0 ||
+        (rc = clear_path(o->path, o->owned, why, whylen)) != 0)
         goto out;
     if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
         rc = errno;
@@ -205,12 +218,6 @@ int listener_open(const listener_opts *o, int *fd, listener_id *id, char *why, s
         goto out;
     }
     bound = 1;
-    if (fchownat(AT_FDCWD, o->path, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) != 0) {
-        rc = errno;
-        snprintf(why, whylen, "cannot set owner/group of %s to %ld:%ld: %s", o->path,
-                 (long)(int)o->uid, (long)(int)o->gid, strerror(rc));
-        goto out;
-    }
     if (lstat(o->path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
         rc = EEXIST;
         snprintf(why, whylen, "%s changed under us after bind", o->path);
@@ -220,6 +227,12 @@ int listener_open(const listener_opts *o, int *fd, listener_id *id, char *why, s
     if (chmod(o->path, o->mode & 07777) != 0) {
         rc = errno;
         snprintf(why, whylen, "cannot set mode %04o on %s: %s", o->mode, o->path, strerror(rc));
+        goto out;
+    }
+    if (fchownat(AT_FDCWD, o->path, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) != 0) {
+        rc = errno;
+        snprintf(why, whylen, "cannot set owner/group of %s to %ld:%ld: %s", o->path,
+                 (long)(int)o->uid, (long)(int)o->gid, strerror(rc));
         goto out;
     }
     if (listen(s, o->backlog > 0 ? o->backlog : SOMAXCONN) != 0) {

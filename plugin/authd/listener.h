@@ -18,6 +18,7 @@ typedef struct listener_opts {
     uid_t uid;        /* owner of the socket (and of a created directory); -1: keep */
     gid_t gid;        /* group of the socket (and of a created directory); -1: keep */
     int backlog;      /* listen(2) backlog; 0: SOMAXCONN */
+    int owned;        /* the caller holds its pid file lock: no other instance runs */
 } listener_opts;
 
 /* Identity of the socket file this process created. */
@@ -31,10 +32,13 @@ typedef struct listener_id {
  * ancestors with mode 0755 and the caller's ownership; an existing
  * directory must not be writable by others.  An existing file at path must
  * be a socket nobody listens on (it is then removed); anything else is
- * refused.  The socket is bound with mode 0000 (umask forced, so call this
- * before starting threads), chowned, then chmodded to opts->mode, then
- * listened on.  *fd is non-blocking and close-on-exec.  Returns 0, or an
- * errno value with a sentence in why. */
+ * refused.  With opts->owned, a socket the probe may not connect to
+ * (EACCES: root without CAP_DAC_OVERRIDE, a socket of the daemon's user)
+ * is removed too: the pid file lock says no other instance runs.  The
+ * socket is bound with mode 0000 (umask forced, so call this before
+ * starting threads), chmodded to opts->mode, then chowned (chmod first:
+ * root still owns it, no CAP_FOWNER needed), then listened on.  *fd is non-blocking and
+ * close-on-exec.  Returns 0, or an errno value with a sentence in why. */
 int listener_open(const listener_opts *opts, int *fd, listener_id *id, char *why, size_t whylen);
 
 /* Remove the socket file at path if it is still the one listener_open()

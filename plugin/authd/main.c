@@ -256,10 +256,13 @@ int main(int argc, char **argv)
         authdb_logf(&a.lg, LOG_ERR, "%s", why);
         goto out;
     }
+    /* With the pid file locked no other instance runs: a socket left by
+     * an earlier run is ours to replace even when root may not probe it. */
     listener_opts lo = {.path = a.conf->authd_socket,
                         .mode = a.conf->authd_socket_mode,
                         .uid = sock_uid,
-                        .gid = sock_gid};
+                        .gid = sock_gid,
+                        .owned = pf.fd >= 0};
     if (listener_open(&lo, &lfd, &lid, why, sizeof(why)) != 0) {
         authdb_logf(&a.lg, LOG_ERR, "%s", why);
         goto out;

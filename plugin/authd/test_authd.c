@@ -12,7 +12,9 @@
  * draining in-flight requests, SIGHUP reopening another store and
  * surviving a broken configuration, starting in the background with a pid
  * file (and failing to start visibly), the queue bound and the bound on
- * connections still sending, each refused with TEMP and a log line.
+ * connections still sending, each refused with TEMP and a log line; as
+ * root, two starts with the systemd unit's capabilities over the socket
+ * the first could not remove.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -641,6 +643,48 @@ static void test_background(void **state)
     fixture_free(&f);
 }
 
+/* As the systemd unit starts it (root with CAP_CHOWN, CAP_SETUID and
+ * CAP_SETGID only: no CAP_DAC_OVERRIDE, no CAP_FOWNER), with the socket in
+ * a root-owned directory: the daemon, no longer root at its stop, cannot
+ * remove its socket and says so; the next start replaces that socket,
+ * which root may not even probe, because it holds the pid file lock. */
+static void test_restart_unit_caps(void **state)
+{
+    (void)state;
+    fixture f;
+    char dir[160];
+    struct stat st;
+
+    assert_int_equal(fixture_init(&f, 0, 1, TIMEOUT), 0);
+    if (!f.as_root) {
+        fixture_free(&f);
+        skip();
+    }
+    snprintf(dir, sizeof(dir), "%s/run", f.dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(dir, sizeof(dir), "%s/run/authd", f.dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    f.unit_caps = 1;
+    for (int round = 1; round <= 2; round++) {
+        if (fixture_start(&f) != 0)
+            fail_msg("start %d with the unit's capabilities failed; see %s", round, f.log);
+        assert_int_equal(lstat(f.sock, &st), 0);
+        if ((st.st_mode & 07777) != 0660 || st.st_uid != 65534)
+            fail_msg("start %d: socket mode %04o uid %u, want 0660 nobody (chmod before chown: "
+                     "no CAP_FOWNER needed)",
+                     round, st.st_mode & 07777, (unsigned)st.st_uid);
+        assert_int_equal(fixture_ask(f.sock, FX_LOGIN, FX_PASSWORD, "smtp", "", NULL, 0),
+                         PROTO_ANSWER_OK);
+        assert_int_equal(fixture_stop(&f, SIGTERM, 10000), 0);
+        if (lstat(f.sock, &st) != 0)
+            fail_msg("stop %d: the socket is gone, want it left behind (root-owned directory)",
+                     round);
+    }
+    if (!fixture_log_has(&f, "left behind: Permission denied (replaced at the next start)"))
+        fail_msg("no log line for the socket left behind; see %s", f.log);
+    fixture_free(&f);
+}
+
 int main(void)
 {
     memset(big, 'x', sizeof(big));
@@ -655,9 +699,13 @@ int main(void)
         cmocka_unit_test(test_socket_and_process), cmocka_unit_test(test_log_never_has_passwords),
     };
     const struct CMUnitTest own[] = {
-        cmocka_unit_test(test_store_missing), cmocka_unit_test(test_sigterm_drain),
-        cmocka_unit_test(test_sighup),        cmocka_unit_test(test_background),
-        cmocka_unit_test(test_queue_full),    cmocka_unit_test(test_too_many_reading),
+        cmocka_unit_test(test_store_missing),
+        cmocka_unit_test(test_sigterm_drain),
+        cmocka_unit_test(test_sighup),
+        cmocka_unit_test(test_background),
+        cmocka_unit_test(test_queue_full),
+        cmocka_unit_test(test_too_many_reading),
+        cmocka_unit_test(test_restart_unit_caps),
     };
     int failed =
         cmocka_run_group_tests_name("authd (shared daemon)", shared, group_setup, group_teardown);

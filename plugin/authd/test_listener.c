@@ -4,7 +4,12 @@
  * umask, the configured group, a missing directory is created 0750, a
  * stale socket is replaced, a live socket, a regular file and a directory
  * writable by others are refused, and only our own socket is unlinked.
- * The group is nogroup (65534) as root, else the caller's own group.
+ * As root with only the systemd unit's capabilities (no CAP_DAC_OVERRIDE,
+ * no CAP_FOWNER: the socket is chmodded before it is chowned), a
+ * stale socket of another user cannot be probed: refused, unless the
+ * caller holds its pid file lock (opts.owned), then replaced; a live one
+ * root can reach is refused either way.  The group is nogroup (65534) as
+ * root, else the caller's own group.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +22,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <cmocka.h>
 
@@ -210,6 +219,101 @@ static void test_unlink_only_ours(void **state)
     unlink(s->path);
 }
 
+/* Keep only CAP_CHOWN, CAP_SETUID and CAP_SETGID in the effective set:
+ * root as the systemd unit starts the daemon (no CAP_DAC_OVERRIDE, no
+ * CAP_FOWNER).  0 or -1. */
+static int unit_caps(void)
+{
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+    if (syscall(SYS_capget, &hdr, data) != 0)
+        return -1;
+    data[0].effective &= (1u << CAP_CHOWN) | (1u << CAP_SETUID) | (1u << CAP_SETGID);
+    data[1].effective = 0;
+    return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* In a child with the unit's capabilities only: open over a stale socket owned by
+ * nobody (mode 0660, group nogroup), with owned as given.  The child's
+ * exit status: the listener's return code (0 success), 100 + a step
+ * that failed otherwise. */
+static int open_without_dac(struct scratch *s, int owned)
+{
+    pid_t pid = fork();
+    int status = -1;
+
+    if (pid == 0) {
+        listener_opts o = {
+            .path = s->path, .mode = 0660, .uid = 65534, .gid = s->gid, .owned = owned};
+        char why[256] = "";
+        listener_id id;
+        int fd = -1, rc;
+
+        if (unit_caps() != 0)
+            _exit(101);
+        rc = listener_open(&o, &fd, &id, why, sizeof(why));
+        if (rc != 0)
+            fprintf(stderr, "# owned=%d: %s\n", owned, why);
+        _exit(rc > 99 ? 100 : rc);
+    }
+    if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return -1;
+}
+
+static void test_own_user_stale_socket(void **state)
+{
+    struct scratch *s = *state;
+    listener_opts o = {.path = s->path, .mode = 0660, .uid = 65534, .gid = s->gid};
+    char why[256] = "";
+    listener_id id;
+    struct stat st;
+    int fd, rc, fd2 = -1;
+
+    if (geteuid() != 0)
+        skip();
+    /* The directory is root's (a RuntimeDirectory=, or made by the admin):
+     * one of the daemon's user would lock root out without the capability. */
+    snprintf(why, sizeof(why), "%s/run", s->dir);
+    assert_int_equal(mkdir(why, 0755), 0);
+    snprintf(why, sizeof(why), "%s/run/authd", s->dir);
+    assert_int_equal(mkdir(why, 0755), 0);
+    /* What a daemon that dropped root leaves: its user's socket, mode 0660. */
+    assert_int_equal(listener_open(&o, &fd, &id, why, sizeof(why)), 0);
+    close(fd);
+    /* Mode 0640 marks it: a replacement gets 0660. */
+    assert_int_equal(chmod(s->path, 0640), 0);
+    assert_int_equal(lstat(s->path, &st), 0);
+    assert_int_equal(st.st_uid, 65534);
+    rc = open_without_dac(s, 0);
+    if (rc != EACCES)
+        fail_msg("without the pid lock: got %d, want EACCES (%d): the probe cannot tell", rc,
+                 EACCES);
+    assert_int_equal(lstat(s->path, &st), 0);
+    if ((st.st_mode & 07777) != 0640)
+        fail_msg("without the pid lock: got mode %04o, want the stale socket (0640) left alone",
+                 st.st_mode & 07777);
+    rc = open_without_dac(s, 1);
+    if (rc != 0)
+        fail_msg("with the pid lock: got %d, want 0 (the stale socket replaced)", rc);
+    assert_int_equal(lstat(s->path, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_uid, 65534);
+    if ((st.st_mode & 07777) != 0660 || st.st_gid != s->gid)
+        fail_msg("replacement: got mode %04o group %u, want 0660 group %u", st.st_mode & 07777,
+                 (unsigned)st.st_gid, (unsigned)s->gid);
+    /* A live socket root can reach (mode 0666) is refused even when owned. */
+    unlink(s->path);
+    o.mode = 0666;
+    assert_int_equal(listener_open(&o, &fd, &id, why, sizeof(why)), 0);
+    o.owned = 1;
+    rc = listener_open(&o, &fd2, &id, why, sizeof(why));
+    if (rc != EADDRINUSE)
+        fail_msg("live socket, owned: got %d (%s), want EADDRINUSE", rc, why);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +322,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stale_replaced_live_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlink_only_ours, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_user_stale_socket, setup, teardown),
     };
     return cmocka_run_group_tests_name("listener", tests, NULL, NULL);
 }
