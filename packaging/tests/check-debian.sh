@@ -1,7 +1,7 @@
 #!/bin/sh
 # check-debian.sh - packaging/debian agrees with the rest of the tree.
 #
-# usage: check-debian.sh TOP     (the source tree)
+# usage: check-debian.sh TOP [BUILD]   (the source tree, a configured build)
 #
 # Checks: every Build-Depends package is one packaging/deps.sh installs,
 # and every package of deps.sh's BUILD list is a Build-Depends (except the
@@ -9,10 +9,14 @@
 # for libFuzzer builds); debian/changelog's version is meson's project
 # version; every maintainer script and config script parses (sh -n) and
 # uses no bashism (checkbashisms, when installed); every binary package has
-# a .install file.  Prints "ok - ..." / "not ok - ...: got X, want Y".
+# a .install file; with BUILD, every file meson installs (meson introspect)
+# is named, by its file name, in some package's .install file -- the early
+# warning for what dh_missing --fail-missing stops in make deb.  Prints
+# "ok - ..." / "not ok - ...: got X, want Y".
 set -u
 
 top=$1
+build=${2:-}
 deb=$top/packaging/debian
 fails=0
 
@@ -67,4 +71,26 @@ done
 for p in $(sed -n 's/^Package: *//p' "$deb/control"); do
     [ -s "$deb/$p.install" ] && ok "$p has $p.install" || fail "$p: no debian/$p.install"
 done
+
+if [ -n "$build" ]; then
+    # The install entries' file names (source paths or globs; the
+    # destination directory of a two-word line does not count).
+    shipped=$(cat "$deb"/*.install | awk '{ print $1 }' | sed 's|.*/||' | sort -u)
+    installed=$(meson introspect "$build" --installed | tr ',' '\n' |
+        sed -n 's/.*": *"\([^"]*\)".*/\1/p' | sed 's|.*/||' | sort -u)
+    if [ -z "$installed" ]; then
+        fail "meson introspect $build --installed: got nothing, want the installed files"
+    fi
+    unshipped=''
+    for f in $installed; do
+        hit=no
+        for g in $shipped; do
+            # shellcheck disable=SC2254 # $g is a glob on purpose
+            case $f in $g) hit=yes ;; esac
+        done
+        [ $hit = yes ] || unshipped="$unshipped $f"
+    done
+    [ -z "$unshipped" ] && ok "every file meson installs is in a package's .install" ||
+        fail "installed by meson but in no .install file: got$unshipped, want none"
+fi
 [ $fails -eq 0 ]

@@ -13,14 +13,20 @@
 # changes), and without looking for the Documentation= man pages (not
 # installed yet); the installed units are verified as they are, man pages
 # included, by packaging/install-test.sh.  Checks per unit: verify prints nothing and
-# succeeds; PIDFile= is the configured default pid file; the default
-# socket's and pid file's directories and the store are writable under
-# ProtectSystem=strict (ReadWritePaths= or RuntimeDirectory=); the store
-# environment the daemon must never read is in InaccessiblePaths=; a
-# socket the daemon would have to probe at its next start is removed when
-# it stops; `systemd-analyze security` rates the unit's exposure at most at
-# its ceiling below (authd and query have no network, the milter may
-# listen on TCP), so that a weakened sandbox fails here.
+# succeeds; CapabilityBoundingSet= is exactly what the program needs (the
+# daemons: CAP_CHOWN CAP_SETUID CAP_SETGID -- they chmod their socket
+# before the chown, so no CAP_FOWNER; authgate-sync: CAP_CHOWN, to give a
+# store it creates to its groups); the store is writable under
+# ProtectSystem=strict (ReadWritePaths= or RuntimeDirectory=).  For the
+# daemons: PIDFile= is the configured default pid file; the default
+# socket's and pid file's directories are writable; the store environment
+# the daemon must never read is in InaccessiblePaths=; no ExecStopPost=
+# (a daemon replaces the socket it left at its next start); authd's
+# socket is in its RuntimeDirectory.  For authgate-sync: Type=exec (it
+# runs in the foreground), both environments visible.  `systemd-analyze
+# security` rates each unit's exposure at most at its ceiling below (authd
+# and query have no network, the milter may listen on TCP, the sync talks
+# to PostgreSQL), so that a weakened sandbox fails here.
 # Exit 77 (skipped) without systemd-analyze.
 set -u
 
@@ -74,6 +80,7 @@ while [ $# -ge 2 ]; do
     authgate-authd.service) prefix=authd hidden=policy ceiling=2.0 sock=$(default authd_socket) ;;
     authgate-milter.service) prefix=milter hidden=secrets ceiling=3.0 sock=$(default milter_socket) ;;
     authgate-query.service) prefix=query hidden=secrets ceiling=2.0 sock=$(default query_socket) ;;
+    authgate-sync.service) prefix=sync hidden='' ceiling=2.5 sock='' ;;
     *)
         fail "$name: unknown unit"
         continue
@@ -98,37 +105,50 @@ while [ $# -ge 2 ]; do
         fail "$name: systemd-analyze security: got exposure \"$exposure\", want at most $ceiling"
     fi
 
-    pid=$(default "${prefix}_pidfile")
-    got=$(unit_values "$unit" PIDFile)
-    [ "$got" = "$pid" ] && ok "$name: PIDFile=$pid" ||
-        fail "$name: got PIDFile=$got, want $pid (${prefix}_pidfile)"
+    case $prefix in
+    sync) want_caps=CAP_CHOWN ;;
+    *) want_caps="CAP_CHOWN CAP_SETUID CAP_SETGID" ;;
+    esac
+    got=$(unit_values "$unit" CapabilityBoundingSet | tr '\n' ' ' | sed 's/ $//')
+    [ "$got" = "$want_caps" ] && ok "$name: CapabilityBoundingSet=$got" ||
+        fail "$name: got CapabilityBoundingSet=$got, want $want_caps"
 
     store=$(default store)
-    for p in "$(dirname "$sock")" "$(dirname "$pid")" "$store"; do
-        covered "$unit" "$p" && ok "$name: $p is writable" ||
-            fail "$name: $p is not under ReadWritePaths= or RuntimeDirectory="
-    done
+    covered "$unit" "$store" && ok "$name: $store is writable" ||
+        fail "$name: $store is not under ReadWritePaths= or RuntimeDirectory="
 
-    unit_values "$unit" InaccessiblePaths | grep -qx -- "-$store/$hidden" &&
-        ok "$name: $store/$hidden is inaccessible" ||
-        fail "$name: want InaccessiblePaths=-$store/$hidden"
+    if [ "$prefix" = sync ]; then
+        got=$(unit_values "$unit" Type)
+        [ "$got" = exec ] && ok "$name: Type=exec" || fail "$name: got Type=$got, want exec"
+        [ -z "$(unit_values "$unit" InaccessiblePaths)" ] &&
+            ok "$name: both environments visible" ||
+            fail "$name: got InaccessiblePaths=$(unit_values "$unit" InaccessiblePaths), want none"
+    else
+        pid=$(default "${prefix}_pidfile")
+        got=$(unit_values "$unit" PIDFile)
+        [ "$got" = "$pid" ] && ok "$name: PIDFile=$pid" ||
+            fail "$name: got PIDFile=$got, want $pid (${prefix}_pidfile)"
 
-    # A daemon that probes a stale socket by connecting to it cannot, as
-    # root without CAP_DAC_OVERRIDE, probe one its user owns: the socket
-    # must be gone before the next start (RuntimeDirectory= or ExecStopPost=).
-    case $prefix in
-    query)
-        grep -qx "ExecStopPost=/bin/rm -f $sock" "$unit" &&
-            ok "$name: ExecStopPost= removes $sock" ||
-            fail "$name: want ExecStopPost=/bin/rm -f $sock"
-        ;;
-    authd)
-        case $sock in
-        /run/$(unit_values "$unit" RuntimeDirectory)/*) ok "$name: $sock is in the RuntimeDirectory" ;;
-        *) fail "$name: $sock is not in the RuntimeDirectory" ;;
-        esac
-        ;;
-    esac
+        for p in "$(dirname "$sock")" "$(dirname "$pid")"; do
+            covered "$unit" "$p" && ok "$name: $p is writable" ||
+                fail "$name: $p is not under ReadWritePaths= or RuntimeDirectory="
+        done
+
+        unit_values "$unit" InaccessiblePaths | grep -qx -- "-$store/$hidden" &&
+            ok "$name: $store/$hidden is inaccessible" ||
+            fail "$name: want InaccessiblePaths=-$store/$hidden"
+
+        # A daemon replaces the socket it left behind (it holds its pid
+        # file lock): no unit needs to remove it.
+        [ -z "$(unit_values "$unit" ExecStopPost)" ] && ok "$name: no ExecStopPost=" ||
+            fail "$name: got ExecStopPost=$(unit_values "$unit" ExecStopPost), want none"
+        if [ "$prefix" = authd ]; then
+            case $sock in
+            /run/$(unit_values "$unit" RuntimeDirectory)/*) ok "$name: $sock is in the RuntimeDirectory" ;;
+            *) fail "$name: $sock is not in the RuntimeDirectory" ;;
+            esac
+        fi
+    fi
 
     grep -q '^ExecStart=[^ ]*/authgate-'"$prefix"'$' "$unit" &&
         ok "$name: ExecStart runs the daemon with the default configuration" ||
