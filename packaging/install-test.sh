@@ -13,7 +13,9 @@
 #      conffile, users, groups, modes, unit enablement, `systemd-analyze
 #      verify` of the installed units (and prints `systemd-analyze
 #      security`); tests/install-lab.sh makes a store and runs Postfix
-#      against the installed plugin and daemons; a reinstall keeps a changed
+#      against the installed plugin and daemons; tests/install-sync.sh
+#      runs the installed authgate-sync as its unit would against a real
+#      PostgreSQL and sees a change arrive; a reinstall keeps a changed
 #      conffile and changes nothing else; dpkg -r keeps configuration,
 #      store and users; dpkg --purge with the default answer keeps the
 #      store and removes everything else.
@@ -40,7 +42,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-PKGS=(authgate-tools libsasl2-modules-authgate authgate-authd authgate-milter authgate-query)
+PKGS=(authgate-tools libsasl2-modules-authgate authgate-authd authgate-milter authgate-query authgate-sync)
 LOCK=/run/lock/authgate-install-test.lock
 STORE=/var/lib/authgate
 export DEBIAN_FRONTEND=noninteractive
@@ -72,7 +74,8 @@ installed_daemons() {
     local e
     for e in /proc/[0-9]*/exe; do
         case $(readlink "$e" 2>/dev/null) in
-        /usr/sbin/authgate-authd* | /usr/sbin/authgate-milter* | /usr/sbin/authgate-query*)
+        /usr/sbin/authgate-authd* | /usr/sbin/authgate-milter* | /usr/sbin/authgate-query* | \
+            /usr/sbin/authgate-sync*)
             e=${e%/exe} && echo "${e#/proc/}"
             ;;
         esac
@@ -241,9 +244,11 @@ echo "# install: $(since "$t1") s"
 for p in "${PKGS[@]}"; do expect "$p installed" "$(status_of "$p")" ii; done
 
 for f in /usr/sbin/authgatectl /usr/sbin/authgate-authd /usr/sbin/authgate-milter /usr/sbin/authgate-query \
-    "$sasldir/libauthgate.so" /etc/authgate/authgate.conf /usr/lib/tmpfiles.d/authgate.conf \
-    /lib/systemd/system/authgate-authd.service /lib/systemd/system/authgate-milter.service \
-    /lib/systemd/system/authgate-query.service /usr/share/man/man8/authgate-query.8.gz \
+    /usr/sbin/authgate-sync "$sasldir/libauthgate.so" /etc/authgate/authgate.conf \
+    /usr/lib/tmpfiles.d/authgate.conf /lib/systemd/system/authgate-authd.service \
+    /lib/systemd/system/authgate-milter.service /lib/systemd/system/authgate-query.service \
+    /lib/systemd/system/authgate-sync.service /usr/share/man/man8/authgate-sync.8.gz \
+    /usr/share/man/man8/authgate-query.8.gz \
     /usr/share/man/man5/authgate.conf.5.gz /usr/share/man/man7/authgate.7.gz \
     /usr/share/man/man8/authgatectl.8.gz /usr/share/man/man8/authgate-authd.8.gz \
     /usr/share/man/man8/authgate-milter.8.gz /usr/share/doc/authgate-tools/README.Debian.gz; do
@@ -280,6 +285,8 @@ for d in authd milter query; do
     expect "authgate-$d.service enabled" \
         "$(readlink "/etc/systemd/system/multi-user.target.wants/authgate-$d.service")" \
         "/lib/systemd/system/authgate-$d.service"
+done
+for d in authd milter query sync; do
     out=$(systemd-analyze verify "/lib/systemd/system/authgate-$d.service" 2>&1)
     expect "systemd-analyze verify authgate-$d.service (installed)" "$?:$out" "0:"
     systemd-analyze security --offline=yes "/lib/systemd/system/authgate-$d.service" 2>&1 |
@@ -292,6 +299,12 @@ bash "$top/packaging/tests/install-lab.sh" "$top/tests/lab"
 expect "Postfix integration against the installed files" "$?" 0
 echo "# Postfix integration: $(since "$t2") s"
 stop_daemons
+
+echo "# authgate-sync against PostgreSQL (tests/install-sync.sh)"
+t2=$(now)
+bash "$top/packaging/tests/install-sync.sh" "$top"
+expect "authgate-sync against PostgreSQL, as its unit runs it" "$?" 0
+echo "# authgate-sync: $(since "$t2") s"
 
 # A reinstall of the same version: the changed conffile stays, nothing
 # else changes (the questions now start from the groups as they are).
@@ -310,8 +323,8 @@ expect "remove keeps authgate.conf" "$(exists /etc/authgate/authgate.conf)" pres
 expect "remove keeps the store" "$(exists $STORE/secrets/data.mdb)" present
 expect "remove deletes the plugin" "$(exists "$sasldir/libauthgate.so")" absent
 expect "remove deletes the daemons" \
-    "$(exists /usr/sbin/authgate-authd) $(exists /usr/sbin/authgate-milter) $(exists /usr/sbin/authgate-query)" \
-    "absent absent absent"
+    "$(exists /usr/sbin/authgate-authd) $(exists /usr/sbin/authgate-milter) $(exists /usr/sbin/authgate-query) $(exists /usr/sbin/authgate-sync)" \
+    "absent absent absent absent"
 
 t3=$(now)
 dpkg_retry --purge "${PKGS[@]}"

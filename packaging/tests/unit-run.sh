@@ -20,7 +20,9 @@
 #                RuntimeDirectory (writable, as systemd makes it); InaccessiblePaths
 #                covered by an empty mode-000 tmpfs
 #   ExecStart=   run; Type=forking: it must exit 0 (the daemon is ready),
-#                then PIDFile= names the main process
+#                then PIDFile= names the main process; Type=exec (or
+#                simple): the command is the main process, started once
+#                it runs (still alive half a second later)
 # then forwards SIGTERM and SIGINT (stop) and SIGHUP (ExecReload= kill -HUP
 # $MAINPID) to the main process and returns once it is gone (SIGKILL after
 # TimeoutStopSec=, default 90 s), after running ExecStopPost= (in the same
@@ -36,9 +38,10 @@
 # With --strace the start command's exit status is not known: the start
 # counts as successful when it exited and PIDFile= names a live process.
 #
-# Exit status: 0 after the daemon exited on a signal we forwarded, 1 if it
-# failed to start or died by itself, 2 for a usage error or a unit this
-# stand-in cannot run.  Diagnostics on standard error, "unit-run: ...".
+# Exit status: 0 after the daemon exited on a signal we forwarded (for
+# Type=exec: with status 0), 1 if it failed to start or died by itself, 2
+# for a usage error or a unit this stand-in cannot run.  Diagnostics on
+# standard error, "unit-run: ...".
 set -u
 
 die() {
@@ -85,12 +88,12 @@ value() {
 }
 
 type=$(value Type simple)
-[ "$type" = forking ] || die "Type=$type: only Type=forking is supported" 2
+case $type in forking | exec | simple) ;; *) die "Type=$type: only forking, exec and simple are supported" 2 ;; esac
 read -r -a exec_start <<<"$(value ExecStart '')"
 [ ${#exec_start[@]} -gt 0 ] || die "no ExecStart=" 2
 case ${exec_start[0]} in [-+!@:]*) die "ExecStart prefixes are not supported" 2 ;; esac
 pidfile=$(value PIDFile '')
-[ -n "$pidfile" ] || die "no PIDFile=" 2
+[ -n "$pidfile" ] || [ "$type" != forking ] || die "Type=forking without PIDFile=" 2
 umask_v=$(value UMask 0022)
 rt_mode=$(value RuntimeDirectoryMode 0755)
 protect=$(value ProtectSystem no)
@@ -204,11 +207,42 @@ cleanup_rt() {
     for d in "${rt_dirs[@]}"; do rm -rf "/run/$d"; done
 }
 
+# alive PID: the process exists and is not a zombie.
+alive() {
+    local st
+    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d ' ' -f 1)
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
 export -f sandbox
 export protect
 mapfile -d '' -t cmd < <(sandboxed_cmd "${exec_start[@]}")
-rm -f "$pidfile"
-if [ -n "$strace_out" ]; then
+[ -z "$pidfile" ] || rm -f "$pidfile"
+if [ "$type" != forking ]; then
+    # The command is the main process (through strace when asked).
+    if [ -n "$strace_out" ]; then
+        pidof_start=$(mktemp)
+        strace -f -qq -o "$strace_out" -- bash -c 'echo $$ >"$0"; exec "$@"' "$pidof_start" "${cmd[@]}" &
+        tracer=$!
+        mainpid='' i=0
+        while [ -z "$mainpid" ] && [ $i -lt 200 ] && kill -0 "$tracer" 2>/dev/null; do
+            mainpid=$(cat "$pidof_start")
+            [ -n "$mainpid" ] || sleep 0.05
+            i=$((i + 1))
+        done
+        rm -f "$pidof_start"
+    else
+        "${cmd[@]}" &
+        mainpid=$!
+    fi
+    sleep 0.5
+    if [ -z "$mainpid" ] || ! alive "$mainpid"; then
+        wait 2>/dev/null
+        cleanup_rt
+        die "ExecStart ${exec_start[*]} did not keep running"
+    fi
+    [ -z "$pidfile" ] || echo "$mainpid" >"$pidfile"
+elif [ -n "$strace_out" ]; then
     # strace stays outside the sandbox (which would make its file
     # read-only) and returns only when the daemon does.  The start command
     # writes its pid first (strace forks test processes of its own, so
@@ -237,14 +271,16 @@ else
     "${cmd[@]}"
     status=$?
 fi
-if [ "$status" != 0 ]; then
-    cleanup_rt
-    die "ExecStart ${exec_start[*]} exited with status $status"
-fi
-mainpid=$(cat "$pidfile" 2>/dev/null)
-if [ -z "$mainpid" ] || ! kill -0 "$mainpid" 2>/dev/null; then
-    cleanup_rt
-    die "PIDFile $pidfile names no live process after the start (got \"$mainpid\")"
+if [ "$type" = forking ]; then
+    if [ "$status" != 0 ]; then
+        cleanup_rt
+        die "ExecStart ${exec_start[*]} exited with status $status"
+    fi
+    mainpid=$(cat "$pidfile" 2>/dev/null)
+    if [ -z "$mainpid" ] || ! kill -0 "$mainpid" 2>/dev/null; then
+        cleanup_rt
+        die "PIDFile $pidfile names no live process after the start (got \"$mainpid\")"
+    fi
 fi
 echo "unit-run: $(basename "$unit") started, main pid $mainpid" >&2
 
@@ -256,7 +292,7 @@ on_stop() {
 trap on_stop TERM INT
 trap 'kill -HUP "$mainpid" 2>/dev/null' HUP
 deadline=''
-while kill -0 "$mainpid" 2>/dev/null; do
+while alive "$mainpid"; do
     if [ $stopping = 1 ]; then
         [ -n "$deadline" ] || deadline=$(($(date +%s) + stop_timeout))
         if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -267,9 +303,19 @@ while kill -0 "$mainpid" 2>/dev/null; do
     sleep 0.1 &
     wait $! 2>/dev/null
 done
+# Type=exec: the main process (or strace, which exits with its status) is
+# our child, and its exit status says how it stopped.
+main_status=0
+if [ "$type" != forking ]; then
+    wait "${tracer:-$mainpid}" 2>/dev/null
+    main_status=$?
+fi
 wait 2>/dev/null
 cleanup_rt
 if [ $stopping = 1 ]; then
+    if [ "$main_status" != 0 ]; then
+        die "$(basename "$unit"): main pid $mainpid exited with status $main_status after SIGTERM"
+    fi
     echo "unit-run: $(basename "$unit") stopped" >&2
     exit 0
 fi
