@@ -124,10 +124,12 @@ static int pwinput_ask(int tty, const char *prompt, pwbuf *b)
     noecho = old;
     noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
     noecho.c_lflag |= ICANON;
-    (void)!write(tty, prompt, strlen(prompt));
+    /* Echo off (discarding what was typed ahead) before the prompt: what
+     * is typed once the prompt shows is read, never flushed. */
     if (tcsetattr(tty, TCSAFLUSH, &noecho) != 0) {
         rc = PWINPUT_EIO;
     } else {
+        (void)!write(tty, prompt, strlen(prompt));
         rc = pwinput_read_fd(tty, b);
         saved_errno = errno;
         tcsetattr(tty, TCSAFLUSH, &old);

@@ -6,6 +6,9 @@
 #                    admin (authgate_admin), node (authgate_node), pnode
 #                    (authgate_policy_node).  Sets PGPORT_T, PGSOCK_T and
 #                    the URIs PG_OWNER, PG_ADMIN, PG_NODE, PG_PNODE, PG_SUPER.
+#   pg_start_bare DIR  the same cluster with no roles and no database of
+#                    authgate's (the superuser only: PG_SUPER, PGPORT_T,
+#                    PGSOCK_T), for a test that makes them itself.
 #   pg_stop DIR / pg_restart DIR / pg_sql SQL (as the superuser)
 # Local (socket) connections use trust, TCP ones scram-sha-256: a test that
 # needs a password file connects over TCP.  Needs root (to become postgres);
@@ -28,7 +31,7 @@ pg_ctl_as() {
     runuser -u postgres -- "$PGBIN/pg_ctl" "$@"
 }
 
-pg_start() {
+pg_start_bare() {
     local dir=$1 tries
     mkdir -p "$dir/pg/sock"
     chown -R postgres: "$dir/pg"
@@ -58,6 +61,12 @@ CONF
     PG_DIR_T=$dir
     local q="host=$PGSOCK_T&port=$PGPORT_T"
     PG_SUPER="postgresql:///postgres?$q&user=postgres"
+}
+
+pg_start() {
+    local dir=$1 q
+    pg_start_bare "$dir" || return 1
+    q="host=$PGSOCK_T&port=$PGPORT_T"
     PG_OWNER="postgresql:///authgate?$q&user=authgate_owner"
     PG_ADMIN="postgresql:///authgate?$q&user=admin"
     PG_NODE="postgresql:///authgate?$q&user=node"
