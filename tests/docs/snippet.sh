@@ -16,8 +16,8 @@
 # must be used, literally, by some test: `snippet_get NAME`, `snippet_file
 # NAME`, `snippet_run NAME`, or `snippet.sh get|file|run NAME` in a file
 # outside docs/ (the usual places:
-# tests/docs/, tests/demo/, tests/mta/, tests/milter-mta/, the query
-# tests).  A test uses a snippet the way an admin would: as the content of a
+# tests/docs/, tests/demo/, tests/mta/, tests/milter-mta/, tests/fleet/,
+# the query tests).  A test uses a snippet the way an admin would: as the content of a
 # configuration file of a running MTA or daemon, as commands it runs, or as
 # the output it compares with what a real program printed.  `snippet.sh
 # check` (the unit test docs-snippets) fails on a block without a name, a
