@@ -234,6 +234,8 @@ int norm_strip_subaddress(const authdb_norm *n, char *addr, size_t *len);
 /* policy.c */
 int policy_del_login(authdb_txn *txn, const char *key, size_t klen);
 int policy_has_rules(authdb_txn *txn, int *any);
+int policy_mark_login(authdb_txn *txn, const char *key, size_t klen);
+int policy_login_known(authdb_txn *txn, const char *key, size_t klen);
 int policy_rules_check(const authdb_norm *n, const void *rec, size_t len, const char **why);
 int policy_rules_patterns(const void *rec, size_t len, int (*cb)(const char *, size_t, void *),
                           void *arg);

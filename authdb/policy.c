@@ -24,6 +24,9 @@
 #include "authdb_private.h"
 
 #define RULES_HDR 4
+/* Flags of a rules record (byte 1). */
+#define RULES_LOGIN 0x01 /* the login exists (has secrets): see policy_mark_login */
+#define RULES_KNOWN RULES_LOGIN
 
 struct rule_ent {
     unsigned char action, kind;
@@ -31,15 +34,18 @@ struct rule_ent {
     const char *pat;
 };
 
-/* Decode a rules record into ents (max AUTHDB_RULES_MAX); pointers into
- * data. */
-static int rules_decode(const void *data, size_t len, struct rule_ent *ents, size_t *count)
+/* Decode a rules record into ents (max AUTHDB_RULES_MAX; may be NULL to
+ * count only); pointers into data.  *flags (may be NULL) gets RULES_*. */
+static int rules_decode_flags(const void *data, size_t len, struct rule_ent *ents, size_t *count,
+                              unsigned *flags)
 {
     const unsigned char *b = data;
     size_t n, o = RULES_HDR;
 
-    if (len < RULES_HDR || b[0] != RECORD_VERSION)
+    if (len < RULES_HDR || b[0] != RECORD_VERSION || (b[1] & ~RULES_KNOWN) != 0)
         return AUTHDB_ECORRUPT;
+    if (flags != NULL)
+        *flags = b[1];
     n = (size_t)b[2] | ((size_t)b[3] << 8);
     if (n > AUTHDB_RULES_MAX)
         return AUTHDB_ECORRUPT;
@@ -67,6 +73,11 @@ static int rules_decode(const void *data, size_t len, struct rule_ent *ents, siz
     return AUTHDB_OK;
 }
 
+static int rules_decode(const void *data, size_t len, struct rule_ent *ents, size_t *count)
+{
+    return rules_decode_flags(data, len, ents, count, NULL);
+}
+
 static int ent_cmp(const void *a, const void *b)
 {
     const struct rule_ent *x = a, *y = b;
@@ -79,7 +90,8 @@ static int ent_cmp(const void *a, const void *b)
     return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-static int rules_encode(struct rule_ent *ents, size_t n, unsigned char **out, size_t *outlen)
+static int rules_encode(struct rule_ent *ents, size_t n, unsigned flags, unsigned char **out,
+                        size_t *outlen)
 {
     size_t need = RULES_HDR, o = RULES_HDR;
     unsigned char *b;
@@ -91,7 +103,7 @@ static int rules_encode(struct rule_ent *ents, size_t n, unsigned char **out, si
     if (b == NULL)
         return AUTHDB_ENOMEM;
     b[0] = RECORD_VERSION;
-    b[1] = 0;
+    b[1] = (unsigned char)flags;
     b[2] = (unsigned char)(n & 0xff);
     b[3] = (unsigned char)(n >> 8);
     for (size_t i = 0; i < n; i++) {
@@ -151,15 +163,19 @@ static int rule_keys(authdb_txn *txn, const char *login, size_t len, const char 
     return rc;
 }
 
-static int rules_put(authdb_txn *txn, const char *key, size_t klen, struct rule_ent *ents, size_t n)
+/* Write a login's record; one with no rules and no flags is deleted. */
+static int rules_put(authdb_txn *txn, const char *key, size_t klen, struct rule_ent *ents, size_t n,
+                     unsigned flags)
 {
     unsigned char *rec;
     size_t rlen;
     int rc;
 
-    if (n == 0)
-        return kv_del(txn, KV_RULES, key, klen, NULL, 0);
-    rc = rules_encode(ents, n, &rec, &rlen);
+    if (n == 0 && flags == 0) {
+        rc = kv_del(txn, KV_RULES, key, klen, NULL, 0);
+        return rc == AUTHDB_NOTFOUND ? AUTHDB_OK : rc;
+    }
+    rc = rules_encode(ents, n, flags, &rec, &rlen);
     if (rc != AUTHDB_OK)
         return rc;
     rc = kv_put(txn, KV_RULES, key, klen, rec, rlen, 0);
@@ -184,12 +200,13 @@ static int index_update(authdb_txn *txn, const char *pat, size_t plen, const cha
  * record is copied (*copy, caller frees): the store's pointers die at the
  * next update in a write txn. */
 static int rules_load(authdb_txn *txn, const char *key, size_t klen, struct rule_ent **ents,
-                      size_t *n, void **copy)
+                      size_t *n, unsigned *flags, void **copy)
 {
     kv_val v;
     int rc;
 
     *n = 0;
+    *flags = 0;
     *copy = NULL;
     *ents = calloc(AUTHDB_RULES_MAX + 1, sizeof(**ents));
     if (*ents == NULL)
@@ -203,7 +220,7 @@ static int rules_load(authdb_txn *txn, const char *key, size_t klen, struct rule
     if (*copy == NULL)
         return AUTHDB_ENOMEM;
     memcpy(*copy, v.data, v.size);
-    return rules_decode(*copy, v.size, *ents, n);
+    return rules_decode_flags(*copy, v.size, *ents, n, flags);
 }
 
 int authdb_rule_add(authdb_txn *txn, const char *login, size_t len, enum authdb_rule_action action,
@@ -213,6 +230,7 @@ int authdb_rule_add(authdb_txn *txn, const char *login, size_t len, enum authdb_
     size_t klen, n, i;
     authdb_rule r;
     struct rule_ent *ents = NULL;
+    unsigned flags;
     void *v = NULL;
     int rc;
 
@@ -224,7 +242,7 @@ int authdb_rule_add(authdb_txn *txn, const char *login, size_t len, enum authdb_
     if (rc == AUTHDB_OK)
         rc = rule_keys(txn, login, len, pattern, plen, key, &klen, &r);
     if (rc == AUTHDB_OK)
-        rc = rules_load(txn, key, klen, &ents, &n, &v);
+        rc = rules_load(txn, key, klen, &ents, &n, &flags, &v);
     if (rc != AUTHDB_OK)
         goto out;
     for (i = 0; i < n; i++)
@@ -244,7 +262,7 @@ int authdb_rule_add(authdb_txn *txn, const char *login, size_t len, enum authdb_
         n++;
     }
     ents[i].action = (unsigned char)action;
-    rc = rules_put(txn, key, klen, ents, n);
+    rc = rules_put(txn, key, klen, ents, n, flags);
     if (rc == AUTHDB_OK)
         rc = index_update(txn, r.pattern, strlen(r.pattern), key, klen, 1);
 out:
@@ -260,6 +278,7 @@ int authdb_rule_del(authdb_txn *txn, const char *login, size_t len, const char *
     size_t klen, n, i;
     authdb_rule r;
     struct rule_ent *ents = NULL;
+    unsigned flags;
     void *v = NULL;
     int rc;
 
@@ -269,7 +288,7 @@ int authdb_rule_del(authdb_txn *txn, const char *login, size_t len, const char *
     if (rc == AUTHDB_OK)
         rc = rule_keys(txn, login, len, pattern, plen, key, &klen, &r);
     if (rc == AUTHDB_OK)
-        rc = rules_load(txn, key, klen, &ents, &n, &v);
+        rc = rules_load(txn, key, klen, &ents, &n, &flags, &v);
     if (rc != AUTHDB_OK)
         goto out;
     for (i = 0; i < n; i++)
@@ -282,7 +301,7 @@ int authdb_rule_del(authdb_txn *txn, const char *login, size_t len, const char *
     }
     memmove(ents + i, ents + i + 1, (n - i - 1) * sizeof(*ents));
     n--;
-    rc = rules_put(txn, key, klen, ents, n);
+    rc = rules_put(txn, key, klen, ents, n, flags);
     if (rc == AUTHDB_OK)
         rc = index_update(txn, r.pattern, strlen(r.pattern), key, klen, 0);
 out:
@@ -295,16 +314,17 @@ int policy_del_login(authdb_txn *txn, const char *key, size_t klen)
 {
     struct rule_ent *ents = NULL;
     size_t n;
+    unsigned flags;
     void *v = NULL;
     int rc;
 
     rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
     if (rc == AUTHDB_OK)
-        rc = rules_load(txn, key, klen, &ents, &n, &v);
+        rc = rules_load(txn, key, klen, &ents, &n, &flags, &v);
     if (rc != AUTHDB_OK)
         goto out;
-    if (n == 0) {
-        rc = AUTHDB_NOTFOUND;
+    if (v == NULL) {
+        rc = AUTHDB_NOTFOUND; /* no record at all */
         goto out;
     }
     for (size_t i = 0; i < n && rc == AUTHDB_OK; i++) {
@@ -316,6 +336,45 @@ out:
     free(ents);
     free(v);
     return rc;
+}
+
+/* Record in the policy environment that a login exists (authdb_user_put):
+ * its rules record carries RULES_LOGIN, so that authdb_senders_for lists
+ * an address as its own user only when there is such a login. */
+int policy_mark_login(authdb_txn *txn, const char *key, size_t klen)
+{
+    struct rule_ent *ents = NULL;
+    size_t n;
+    unsigned flags;
+    void *v = NULL;
+    int rc;
+
+    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
+    if (rc == AUTHDB_OK)
+        rc = rules_load(txn, key, klen, &ents, &n, &flags, &v);
+    if (rc == AUTHDB_OK && !(flags & RULES_LOGIN))
+        rc = rules_put(txn, key, klen, ents, n, flags | RULES_LOGIN);
+    free(ents);
+    free(v);
+    return rc;
+}
+
+/* Does the policy environment know login key (RULES_LOGIN)?  1, 0, or a
+ * negative status. */
+int policy_login_known(authdb_txn *txn, const char *key, size_t klen)
+{
+    kv_val v;
+    size_t n;
+    unsigned flags;
+    int rc = kv_get(txn, KV_RULES, key, klen, &v);
+
+    if (rc == AUTHDB_NOTFOUND)
+        return 0;
+    if (rc == AUTHDB_OK)
+        rc = rules_decode_flags(v.data, v.size, NULL, &n, &flags);
+    if (rc != AUTHDB_OK)
+        return rc;
+    return (flags & RULES_LOGIN) != 0;
 }
 
 int policy_has_rules(authdb_txn *txn, int *any)
@@ -341,10 +400,11 @@ int policy_rules_check(const authdb_norm *n, const void *rec, size_t len, const 
     ents = calloc(AUTHDB_RULES_MAX, sizeof(*ents));
     if (ents == NULL)
         return AUTHDB_ENOMEM;
+    unsigned flags = 0;
     *why = "malformed rules record";
-    rc = rules_decode(rec, len, ents, &cnt);
-    if (rc == AUTHDB_OK && cnt == 0) {
-        *why = "empty rules record (a login without rules has no record)";
+    rc = rules_decode_flags(rec, len, ents, &cnt, &flags);
+    if (rc == AUTHDB_OK && cnt == 0 && !(flags & RULES_LOGIN)) {
+        *why = "empty rules record (a login with no rules that does not exist has no record)";
         rc = AUTHDB_ECORRUPT;
     }
     for (size_t i = 0; i < cnt && rc == AUTHDB_OK; i++) {
@@ -664,8 +724,14 @@ int authdb_senders_for(authdb *h, authdb_txn *txn, const char *address, size_t a
         rc = index_collect(use, dpat, strlen(dpat), &l);
     if (rc == AUTHDB_OK)
         rc = index_collect(use, "*", 1, &l);
-    if (rc == AUTHDB_OK)
-        rc = list_add(&l, addr, al); /* the address as its own login */
+    if (rc == AUTHDB_OK) {
+        /* the address as its own login, when such a login exists */
+        int known = policy_login_known(use, addr, al);
+        if (known < 0)
+            rc = known;
+        else if (known)
+            rc = list_add(&l, addr, al);
+    }
     if (rc != AUTHDB_OK)
         goto out;
     qsort(l.v, l.n, sizeof(*l.v), str_cmp);

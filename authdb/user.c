@@ -112,6 +112,10 @@ int authdb_user_put(authdb_txn *txn, const char *login, size_t len, const authdb
         return AUTHDB_ERDONLY;
     if (!(authdb_secrets_kinds(s) & (1u << AUTHDB_SECRET_HASH)))
         return AUTHDB_EINVAL; /* every login has a hash (secret.c) */
+    /* The policy environment records that the login exists (policy.c):
+     * a writer needs both environments. */
+    if (!store_has_env(txn, ENV_SECRETS) || !store_has_env(txn, ENV_POLICY))
+        return AUTHDB_ENOENV;
     rc = user_key(txn, login, len, key, &klen);
     if (rc != AUTHDB_OK)
         return rc;
@@ -120,15 +124,16 @@ int authdb_user_put(authdb_txn *txn, const char *login, size_t len, const authdb
         if (mode == AUTHDB_PUT_CREATE)
             return AUTHDB_EEXIST;
         rc = secret_header(v.data, v.size, &old);
-        if (rc != AUTHDB_OK)
-            return rc;
-        return user_store(txn, key, klen, s, old.flags, old.mechs_override, old.created, now);
+        if (rc == AUTHDB_OK)
+            rc = user_store(txn, key, klen, s, old.flags, old.mechs_override, old.created, now);
+    } else if (rc == AUTHDB_NOTFOUND) {
+        if (mode == AUTHDB_PUT_REPLACE)
+            return AUTHDB_NOTFOUND;
+        rc = user_store(txn, key, klen, s, 0, 0, now, now);
     }
-    if (rc != AUTHDB_NOTFOUND)
-        return rc;
-    if (mode == AUTHDB_PUT_REPLACE)
-        return AUTHDB_NOTFOUND;
-    return user_store(txn, key, klen, s, 0, 0, now, now);
+    if (rc == AUTHDB_OK)
+        rc = policy_mark_login(txn, key, klen);
+    return rc;
 }
 
 int authdb_user_del(authdb_txn *txn, const char *login, size_t len)
