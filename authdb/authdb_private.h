@@ -108,6 +108,8 @@ int kv_cursor_open(authdb_txn *txn, enum kv_db db, kv_cursor **out);
  * *k, *v (inputs) exists.  AUTHDB_NOTFOUND past the end. */
 int kv_cursor_get(kv_cursor *c, kv_val *k, kv_val *v, enum kv_op op);
 void kv_cursor_close(kv_cursor *c);
+typedef int (*kv_visit_fn)(const char *key, size_t klen, const kv_val *v, void *arg);
+int kv_foreach(authdb_txn *txn, enum kv_db db, size_t maxkey, kv_visit_fn fn, void *arg);
 
 /* A backend other than LMDB.  Handles and txns of such a backend carry
  * its own state (authdb.bctx, authdb_txn.bt); store.c and kv.c dispatch

@@ -223,118 +223,118 @@ static int rules_load(authdb_txn *txn, const char *key, size_t klen, struct rule
     return rules_decode_flags(*copy, v.size, *ents, n, flags);
 }
 
+/* One login's rules record opened for change in a write txn: the entries
+ * (with a spare slot), the flags, and the pattern looked for. */
+struct rules_edit {
+    char key[AUTHDB_NAME_BUFSZ];
+    size_t klen, n, at; /* at: index of the pattern's entry, or n */
+    unsigned flags;
+    authdb_rule r;
+    struct rule_ent *ents;
+    void *copy;
+};
+
+static void rules_edit_end(struct rules_edit *e)
+{
+    free(e->ents);
+    free(e->copy);
+}
+
+/* Open the record of a normalized key (pattern NULL) or of a login and
+ * pattern given by the caller (normalized here, e->at found). */
+static int rules_edit_begin(authdb_txn *txn, const char *login, size_t len, const char *pattern,
+                            size_t plen, struct rules_edit *e)
+{
+    int rc;
+
+    memset(e, 0, sizeof(*e));
+    if (!store_is_write(txn))
+        return AUTHDB_ERDONLY;
+    if (!store_has_env(txn, ENV_POLICY))
+        return AUTHDB_ENOENV;
+    if (pattern != NULL) {
+        rc = rule_keys(txn, login, len, pattern, plen, e->key, &e->klen, &e->r);
+    } else if (len < sizeof(e->key)) {
+        memcpy(e->key, login, len);
+        e->key[len] = '\0';
+        e->klen = len;
+        rc = AUTHDB_OK;
+    } else {
+        rc = AUTHDB_ETOOLONG;
+    }
+    if (rc == AUTHDB_OK)
+        rc = rules_load(txn, e->key, e->klen, &e->ents, &e->n, &e->flags, &e->copy);
+    for (e->at = 0; rc == AUTHDB_OK && pattern != NULL && e->at < e->n; e->at++) {
+        const struct rule_ent *x = &e->ents[e->at];
+        if (x->kind == e->r.kind && x->len == strlen(e->r.pattern) &&
+            memcmp(x->pat, e->r.pattern, x->len) == 0)
+            break;
+    }
+    return rc;
+}
+
 int authdb_rule_add(authdb_txn *txn, const char *login, size_t len, enum authdb_rule_action action,
                     const char *pattern, size_t plen)
 {
-    char key[AUTHDB_NAME_BUFSZ];
-    size_t klen, n, i;
-    authdb_rule r;
-    struct rule_ent *ents = NULL;
-    unsigned flags;
-    void *v = NULL;
+    struct rules_edit e;
     int rc;
 
-    if (!store_is_write(txn))
-        return AUTHDB_ERDONLY;
     if (action != AUTHDB_ALLOW && action != AUTHDB_DENY)
         return AUTHDB_EINVAL;
-    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
-    if (rc == AUTHDB_OK)
-        rc = rule_keys(txn, login, len, pattern, plen, key, &klen, &r);
-    if (rc == AUTHDB_OK)
-        rc = rules_load(txn, key, klen, &ents, &n, &flags, &v);
-    if (rc != AUTHDB_OK)
-        goto out;
-    for (i = 0; i < n; i++)
-        if (ents[i].kind == r.kind && ents[i].len == strlen(r.pattern) &&
-            memcmp(ents[i].pat, r.pattern, ents[i].len) == 0)
-            break;
-    if (i < n && ents[i].action == action)
-        goto out; /* already there */
-    if (i == n) {
-        if (n >= AUTHDB_RULES_MAX) {
+    rc = rules_edit_begin(txn, login, len, pattern, plen, &e);
+    if (rc != AUTHDB_OK || (e.at < e.n && e.ents[e.at].action == action))
+        goto out; /* an error, or already there */
+    if (e.at == e.n) {
+        if (e.n >= AUTHDB_RULES_MAX) {
             rc = AUTHDB_ELIMIT;
             goto out;
         }
-        ents[n].kind = (unsigned char)r.kind;
-        ents[n].pat = r.pattern;
-        ents[n].len = strlen(r.pattern);
-        n++;
+        e.ents[e.n].kind = (unsigned char)e.r.kind;
+        e.ents[e.n].pat = e.r.pattern;
+        e.ents[e.n].len = strlen(e.r.pattern);
+        e.n++;
     }
-    ents[i].action = (unsigned char)action;
-    rc = rules_put(txn, key, klen, ents, n, flags);
+    e.ents[e.at].action = (unsigned char)action;
+    rc = rules_put(txn, e.key, e.klen, e.ents, e.n, e.flags);
     if (rc == AUTHDB_OK)
-        rc = index_update(txn, r.pattern, strlen(r.pattern), key, klen, 1);
+        rc = index_update(txn, e.r.pattern, strlen(e.r.pattern), e.key, e.klen, 1);
 out:
-    free(ents);
-    free(v);
+    rules_edit_end(&e);
     return rc;
 }
 
 int authdb_rule_del(authdb_txn *txn, const char *login, size_t len, const char *pattern,
                     size_t plen)
 {
-    char key[AUTHDB_NAME_BUFSZ];
-    size_t klen, n, i;
-    authdb_rule r;
-    struct rule_ent *ents = NULL;
-    unsigned flags;
-    void *v = NULL;
-    int rc;
+    struct rules_edit e;
+    int rc = rules_edit_begin(txn, login, len, pattern, plen, &e);
 
-    if (!store_is_write(txn))
-        return AUTHDB_ERDONLY;
-    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
-    if (rc == AUTHDB_OK)
-        rc = rule_keys(txn, login, len, pattern, plen, key, &klen, &r);
-    if (rc == AUTHDB_OK)
-        rc = rules_load(txn, key, klen, &ents, &n, &flags, &v);
+    if (rc == AUTHDB_OK && e.at == e.n)
+        rc = AUTHDB_NOTFOUND;
     if (rc != AUTHDB_OK)
         goto out;
-    for (i = 0; i < n; i++)
-        if (ents[i].kind == r.kind && ents[i].len == strlen(r.pattern) &&
-            memcmp(ents[i].pat, r.pattern, ents[i].len) == 0)
-            break;
-    if (i == n) {
-        rc = AUTHDB_NOTFOUND;
-        goto out;
-    }
-    memmove(ents + i, ents + i + 1, (n - i - 1) * sizeof(*ents));
-    n--;
-    rc = rules_put(txn, key, klen, ents, n, flags);
+    memmove(e.ents + e.at, e.ents + e.at + 1, (e.n - e.at - 1) * sizeof(*e.ents));
+    e.n--;
+    rc = rules_put(txn, e.key, e.klen, e.ents, e.n, e.flags);
     if (rc == AUTHDB_OK)
-        rc = index_update(txn, r.pattern, strlen(r.pattern), key, klen, 0);
+        rc = index_update(txn, e.r.pattern, strlen(e.r.pattern), e.key, e.klen, 0);
 out:
-    free(ents);
-    free(v);
+    rules_edit_end(&e);
     return rc;
 }
 
 int policy_del_login(authdb_txn *txn, const char *key, size_t klen)
 {
-    struct rule_ent *ents = NULL;
-    size_t n;
-    unsigned flags;
-    void *v = NULL;
-    int rc;
+    struct rules_edit e;
+    int rc = rules_edit_begin(txn, key, klen, NULL, 0, &e);
 
-    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
-    if (rc == AUTHDB_OK)
-        rc = rules_load(txn, key, klen, &ents, &n, &flags, &v);
-    if (rc != AUTHDB_OK)
-        goto out;
-    if (v == NULL) {
+    if (rc == AUTHDB_OK && e.copy == NULL)
         rc = AUTHDB_NOTFOUND; /* no record at all */
-        goto out;
-    }
-    for (size_t i = 0; i < n && rc == AUTHDB_OK; i++) {
-        rc = index_update(txn, ents[i].pat, ents[i].len, key, klen, 0);
-    }
+    for (size_t i = 0; i < e.n && rc == AUTHDB_OK; i++)
+        rc = index_update(txn, e.ents[i].pat, e.ents[i].len, key, klen, 0);
     if (rc == AUTHDB_OK)
         rc = kv_del(txn, KV_RULES, key, klen, NULL, 0);
-out:
-    free(ents);
-    free(v);
+    rules_edit_end(&e);
     return rc;
 }
 
@@ -343,19 +343,12 @@ out:
  * an address as its own user only when there is such a login. */
 int policy_mark_login(authdb_txn *txn, const char *key, size_t klen)
 {
-    struct rule_ent *ents = NULL;
-    size_t n;
-    unsigned flags;
-    void *v = NULL;
-    int rc;
+    struct rules_edit e;
+    int rc = rules_edit_begin(txn, key, klen, NULL, 0, &e);
 
-    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
-    if (rc == AUTHDB_OK)
-        rc = rules_load(txn, key, klen, &ents, &n, &flags, &v);
-    if (rc == AUTHDB_OK && !(flags & RULES_LOGIN))
-        rc = rules_put(txn, key, klen, ents, n, flags | RULES_LOGIN);
-    free(ents);
-    free(v);
+    if (rc == AUTHDB_OK && !(e.flags & RULES_LOGIN))
+        rc = rules_put(txn, key, klen, e.ents, e.n, e.flags | RULES_LOGIN);
+    rules_edit_end(&e);
     return rc;
 }
 
@@ -465,14 +458,26 @@ static int emit_rules(const char *login, const kv_val *v, authdb_rule_cb cb, voi
     return rc;
 }
 
+struct rule_visit {
+    authdb_rule_cb cb;
+    void *arg;
+};
+
+static int rule_visit(const char *key, size_t klen, const kv_val *v, void *arg)
+{
+    struct rule_visit *rv = arg;
+    (void)klen;
+    return emit_rules(key, v, rv->cb, rv->arg);
+}
+
 int authdb_rule_foreach(authdb *h, authdb_txn *txn, const char *login, size_t len,
                         authdb_rule_cb cb, void *arg)
 {
+    struct rule_visit rv = {cb, arg};
     authdb_txn *use;
     char key[AUTHDB_NAME_BUFSZ];
     size_t klen;
-    kv_cursor *c = NULL;
-    kv_val k = {0}, v = {0};
+    kv_val v = {0};
     int own, rc;
 
     rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
@@ -484,27 +489,9 @@ int authdb_rule_foreach(authdb *h, authdb_txn *txn, const char *login, size_t le
             rc = kv_get(use, KV_RULES, key, klen, &v);
         if (rc == AUTHDB_OK)
             rc = emit_rules(key, &v, cb, arg);
-        goto out;
+    } else {
+        rc = kv_foreach(use, KV_RULES, AUTHDB_LOGIN_MAX, rule_visit, &rv);
     }
-    rc = kv_cursor_open(use, KV_RULES, &c);
-    if (rc != AUTHDB_OK)
-        goto out;
-    for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == AUTHDB_OK;
-         rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
-        if (k.size > AUTHDB_LOGIN_MAX) {
-            rc = AUTHDB_ECORRUPT;
-            break;
-        }
-        memcpy(key, k.data, k.size);
-        key[k.size] = '\0';
-        rc = emit_rules(key, &v, cb, arg);
-        if (rc != AUTHDB_OK)
-            break;
-    }
-    if (rc == AUTHDB_NOTFOUND)
-        rc = AUTHDB_OK;
-out:
-    kv_cursor_close(c);
     if (own)
         authdb_txn_end(use);
     return rc;
@@ -815,36 +802,29 @@ int authdb_domain_is_local(authdb *h, authdb_txn *txn, const char *domain, size_
     return rc;
 }
 
+struct domain_visit {
+    authdb_domain_cb cb;
+    void *arg;
+};
+
+static int domain_visit(const char *key, size_t klen, const kv_val *v, void *arg)
+{
+    struct domain_visit *dv = arg;
+    (void)klen;
+    (void)v;
+    return dv->cb(key, dv->arg);
+}
+
 int authdb_domain_foreach(authdb *h, authdb_txn *txn, authdb_domain_cb cb, void *arg)
 {
+    struct domain_visit dv = {cb, arg};
     authdb_txn *use;
-    char key[AUTHDB_DOMAIN_MAX + 1];
-    kv_cursor *c = NULL;
-    kv_val k = {0}, v = {0};
     int own, rc;
 
     rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
     if (rc != AUTHDB_OK)
         return rc;
-    rc = kv_cursor_open(use, KV_DOMAINS, &c);
-    if (rc != AUTHDB_OK)
-        goto out;
-    for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == AUTHDB_OK;
-         rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
-        if (k.size > AUTHDB_DOMAIN_MAX) {
-            rc = AUTHDB_ECORRUPT;
-            break;
-        }
-        memcpy(key, k.data, k.size);
-        key[k.size] = '\0';
-        rc = cb(key, arg);
-        if (rc != AUTHDB_OK)
-            break;
-    }
-    if (rc == AUTHDB_NOTFOUND)
-        rc = AUTHDB_OK;
-out:
-    kv_cursor_close(c);
+    rc = kv_foreach(use, KV_DOMAINS, AUTHDB_DOMAIN_MAX, domain_visit, &dv);
     if (own)
         authdb_txn_end(use);
     return rc;
