@@ -390,7 +390,10 @@ enum authdb_put_mode {
 };
 
 /* Store secrets for a login (normalized here).  Replacing keeps flags,
- * created time and mechs override. */
+ * created time and mechs override.  The txn must cover both environments
+ * (AUTHDB_ENOENV otherwise): the policy environment notes that the login
+ * exists, for authdb_senders_for.  A set without AUTHDB_SECRET_HASH is
+ * AUTHDB_EINVAL. */
 int authdb_user_put(authdb_txn *txn, const char *login, size_t len, const authdb_secrets *s,
                     enum authdb_put_mode mode);
 
@@ -469,7 +472,9 @@ int authdb_sender_check(authdb *h, authdb_txn *txn, const char *login, size_t ll
 
 /* The logins that may use an address (Postfix smtpd_sender_login_maps):
  * every login with an allow rule for the address, its domain or "*" that is
- * not overridden by a deny, plus the address itself when self_send allows.
+ * not overridden by a deny, plus the address itself when self_send allows
+ * and a login of that name exists (the policy environment notes every
+ * login authdb_user_put stores: see there).
  * cb is called once per login, in key order. */
 typedef int (*authdb_login_cb)(const char *login, void *arg);
 int authdb_senders_for(authdb *h, authdb_txn *txn, const char *address, size_t alen,

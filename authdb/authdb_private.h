@@ -108,6 +108,8 @@ int kv_cursor_open(authdb_txn *txn, enum kv_db db, kv_cursor **out);
  * *k, *v (inputs) exists.  AUTHDB_NOTFOUND past the end. */
 int kv_cursor_get(kv_cursor *c, kv_val *k, kv_val *v, enum kv_op op);
 void kv_cursor_close(kv_cursor *c);
+typedef int (*kv_visit_fn)(const char *key, size_t klen, const kv_val *v, void *arg);
+int kv_foreach(authdb_txn *txn, enum kv_db db, size_t maxkey, kv_visit_fn fn, void *arg);
 
 /* A backend other than LMDB.  Handles and txns of such a backend carry
  * its own state (authdb.bctx, authdb_txn.bt); store.c and kv.c dispatch
@@ -234,6 +236,8 @@ int norm_strip_subaddress(const authdb_norm *n, char *addr, size_t *len);
 /* policy.c */
 int policy_del_login(authdb_txn *txn, const char *key, size_t klen);
 int policy_has_rules(authdb_txn *txn, int *any);
+int policy_mark_login(authdb_txn *txn, const char *key, size_t klen);
+int policy_login_known(authdb_txn *txn, const char *key, size_t klen);
 int policy_rules_check(const authdb_norm *n, const void *rec, size_t len, const char **why);
 int policy_rules_patterns(const void *rec, size_t len, int (*cb)(const char *, size_t, void *),
                           void *arg);

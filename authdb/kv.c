@@ -2,8 +2,8 @@
  * kv.c - the key/value layer every authdb module writes its logic over.
  *
  * Interface (authdb_private.h): kv_get, kv_put, kv_del, kv_count,
- * kv_clear, kv_cursor_open, kv_cursor_get, kv_cursor_close, kv_env_of,
- * kv_meta_of, kv_db_name.
+ * kv_clear, kv_cursor_open, kv_cursor_get, kv_cursor_close, kv_foreach,
+ * kv_env_of, kv_meta_of, kv_db_name.
  *
  * Two implementations behind one set of calls: LMDB (here, a few lines
  * per operation on the txn's MDB_txn: the readers' fast path stays one
@@ -236,4 +236,35 @@ void kv_cursor_close(kv_cursor *c)
     if (c->mc != NULL)
         mdb_cursor_close(c->mc);
     free(c);
+}
+
+/* Visit every record of db in key order with its key copied and
+ * NUL-terminated; a key longer than maxkey is AUTHDB_ECORRUPT.  The first
+ * non-OK return of fn stops the walk and is returned. */
+int kv_foreach(authdb_txn *txn, enum kv_db db, size_t maxkey, kv_visit_fn fn, void *arg)
+{
+    char key[AUTHDB_NAME_BUFSZ];
+    kv_cursor *c = NULL;
+    kv_val k = {0}, v = {0};
+    int rc, r;
+
+    if (maxkey >= sizeof(key))
+        return AUTHDB_EINVAL;
+    rc = kv_cursor_open(txn, db, &c);
+    if (rc != AUTHDB_OK)
+        return rc;
+    for (r = kv_cursor_get(c, &k, &v, KV_FIRST); r == AUTHDB_OK && rc == AUTHDB_OK;
+         r = kv_cursor_get(c, &k, &v, KV_NEXT)) {
+        if (k.size > maxkey) {
+            rc = AUTHDB_ECORRUPT;
+            break;
+        }
+        memcpy(key, k.data, k.size);
+        key[k.size] = '\0';
+        rc = fn(key, k.size, &v, arg);
+    }
+    if (rc == AUTHDB_OK && r != AUTHDB_NOTFOUND)
+        rc = r;
+    kv_cursor_close(c);
+    return rc;
 }

@@ -288,6 +288,44 @@ static void check_secrets(authdb_txn *txn, struct checker *ck)
     kv_cursor_close(c);
 }
 
+/* Every login is noted in the policy environment (authdb_senders_for lists
+ * an address as its own user only then), and every note has a login. */
+static void check_logins(authdb_txn *txn, struct checker *ck)
+{
+    kv_cursor *c;
+    kv_val k = {0}, v = {0}, u;
+    char key[AUTHDB_NAME_BUFSZ];
+    size_t klen;
+
+    for (int pass = 0; pass < 2; pass++) {
+        if (kv_cursor_open(txn, pass == 0 ? KV_USERS : KV_RULES, &c) != AUTHDB_OK)
+            return;
+        for (int r = kv_cursor_get(c, &k, &v, KV_FIRST); r == AUTHDB_OK;
+             r = kv_cursor_get(c, &k, &v, KV_NEXT)) {
+            if (k.size > AUTHDB_LOGIN_MAX)
+                continue; /* reported by the record checks */
+            klen = k.size;
+            memcpy(key, k.data, klen);
+            key[klen] = '\0';
+            int known = policy_login_known(txn, key, klen);
+            /* Both can be left by a write interrupted between the commits
+             * of the two environments (policy first): the restrictive or
+             * harmless side.  Writing the login again repairs it. */
+            if (pass == 0 && known == 0)
+                report(ck, AUTHDB_CHECK_WARN,
+                       "login %s: not noted in the policy environment, so it is not listed as the "
+                       "user of its own address (%s)",
+                       key, "an interrupted write? set its password again");
+            else if (pass == 1 && known == 1 &&
+                     kv_get(txn, KV_USERS, key, klen, &u) == AUTHDB_NOTFOUND)
+                report(ck, AUTHDB_CHECK_WARN,
+                       "login %s: noted in the policy environment but has no secrets (%s)", key,
+                       "an interrupted write? authgatectl user del removes both");
+        }
+        kv_cursor_close(c);
+    }
+}
+
 struct orphan_ctx {
     authdb_txn *txn;
     struct checker *ck;
@@ -359,6 +397,8 @@ int authdb_check(authdb *h, authdb_check_cb cb, void *arg)
     }
     if (h->flags & AUTHDB_SECRETS)
         check_secrets(txn, &ck);
+    if ((h->flags & AUTHDB_BOTH) == AUTHDB_BOTH)
+        check_logins(txn, &ck);
     if (h->flags & AUTHDB_POLICY) {
         memset(&oc, 0, sizeof(oc));
         oc.txn = txn;

@@ -24,6 +24,9 @@
 #include "authdb_private.h"
 
 #define RULES_HDR 4
+/* Flags of a rules record (byte 1). */
+#define RULES_LOGIN 0x01 /* the login exists (has secrets): see policy_mark_login */
+#define RULES_KNOWN RULES_LOGIN
 
 struct rule_ent {
     unsigned char action, kind;
@@ -31,15 +34,18 @@ struct rule_ent {
     const char *pat;
 };
 
-/* Decode a rules record into ents (max AUTHDB_RULES_MAX); pointers into
- * data. */
-static int rules_decode(const void *data, size_t len, struct rule_ent *ents, size_t *count)
+/* Decode a rules record into ents (max AUTHDB_RULES_MAX; may be NULL to
+ * count only); pointers into data.  *flags (may be NULL) gets RULES_*. */
+static int rules_decode_flags(const void *data, size_t len, struct rule_ent *ents, size_t *count,
+                              unsigned *flags)
 {
     const unsigned char *b = data;
     size_t n, o = RULES_HDR;
 
-    if (len < RULES_HDR || b[0] != RECORD_VERSION)
+    if (len < RULES_HDR || b[0] != RECORD_VERSION || (b[1] & ~RULES_KNOWN) != 0)
         return AUTHDB_ECORRUPT;
+    if (flags != NULL)
+        *flags = b[1];
     n = (size_t)b[2] | ((size_t)b[3] << 8);
     if (n > AUTHDB_RULES_MAX)
         return AUTHDB_ECORRUPT;
@@ -67,6 +73,11 @@ static int rules_decode(const void *data, size_t len, struct rule_ent *ents, siz
     return AUTHDB_OK;
 }
 
+static int rules_decode(const void *data, size_t len, struct rule_ent *ents, size_t *count)
+{
+    return rules_decode_flags(data, len, ents, count, NULL);
+}
+
 static int ent_cmp(const void *a, const void *b)
 {
     const struct rule_ent *x = a, *y = b;
@@ -79,7 +90,8 @@ static int ent_cmp(const void *a, const void *b)
     return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-static int rules_encode(struct rule_ent *ents, size_t n, unsigned char **out, size_t *outlen)
+static int rules_encode(struct rule_ent *ents, size_t n, unsigned flags, unsigned char **out,
+                        size_t *outlen)
 {
     size_t need = RULES_HDR, o = RULES_HDR;
     unsigned char *b;
@@ -91,7 +103,7 @@ static int rules_encode(struct rule_ent *ents, size_t n, unsigned char **out, si
     if (b == NULL)
         return AUTHDB_ENOMEM;
     b[0] = RECORD_VERSION;
-    b[1] = 0;
+    b[1] = (unsigned char)flags;
     b[2] = (unsigned char)(n & 0xff);
     b[3] = (unsigned char)(n >> 8);
     for (size_t i = 0; i < n; i++) {
@@ -151,15 +163,19 @@ static int rule_keys(authdb_txn *txn, const char *login, size_t len, const char 
     return rc;
 }
 
-static int rules_put(authdb_txn *txn, const char *key, size_t klen, struct rule_ent *ents, size_t n)
+/* Write a login's record; one with no rules and no flags is deleted. */
+static int rules_put(authdb_txn *txn, const char *key, size_t klen, struct rule_ent *ents, size_t n,
+                     unsigned flags)
 {
     unsigned char *rec;
     size_t rlen;
     int rc;
 
-    if (n == 0)
-        return kv_del(txn, KV_RULES, key, klen, NULL, 0);
-    rc = rules_encode(ents, n, &rec, &rlen);
+    if (n == 0 && flags == 0) {
+        rc = kv_del(txn, KV_RULES, key, klen, NULL, 0);
+        return rc == AUTHDB_NOTFOUND ? AUTHDB_OK : rc;
+    }
+    rc = rules_encode(ents, n, flags, &rec, &rlen);
     if (rc != AUTHDB_OK)
         return rc;
     rc = kv_put(txn, KV_RULES, key, klen, rec, rlen, 0);
@@ -184,12 +200,13 @@ static int index_update(authdb_txn *txn, const char *pat, size_t plen, const cha
  * record is copied (*copy, caller frees): the store's pointers die at the
  * next update in a write txn. */
 static int rules_load(authdb_txn *txn, const char *key, size_t klen, struct rule_ent **ents,
-                      size_t *n, void **copy)
+                      size_t *n, unsigned *flags, void **copy)
 {
     kv_val v;
     int rc;
 
     *n = 0;
+    *flags = 0;
     *copy = NULL;
     *ents = calloc(AUTHDB_RULES_MAX + 1, sizeof(**ents));
     if (*ents == NULL)
@@ -203,119 +220,154 @@ static int rules_load(authdb_txn *txn, const char *key, size_t klen, struct rule
     if (*copy == NULL)
         return AUTHDB_ENOMEM;
     memcpy(*copy, v.data, v.size);
-    return rules_decode(*copy, v.size, *ents, n);
+    return rules_decode_flags(*copy, v.size, *ents, n, flags);
+}
+
+/* One login's rules record opened for change in a write txn: the entries
+ * (with a spare slot), the flags, and the pattern looked for. */
+struct rules_edit {
+    char key[AUTHDB_NAME_BUFSZ];
+    size_t klen, n, at; /* at: index of the pattern's entry, or n */
+    unsigned flags;
+    authdb_rule r;
+    struct rule_ent *ents;
+    void *copy;
+};
+
+static void rules_edit_end(struct rules_edit *e)
+{
+    free(e->ents);
+    free(e->copy);
+}
+
+/* Open the record of a normalized key (pattern NULL) or of a login and
+ * pattern given by the caller (normalized here, e->at found). */
+static int rules_edit_begin(authdb_txn *txn, const char *login, size_t len, const char *pattern,
+                            size_t plen, struct rules_edit *e)
+{
+    int rc;
+
+    memset(e, 0, sizeof(*e));
+    if (!store_is_write(txn))
+        return AUTHDB_ERDONLY;
+    if (!store_has_env(txn, ENV_POLICY))
+        return AUTHDB_ENOENV;
+    if (pattern != NULL) {
+        rc = rule_keys(txn, login, len, pattern, plen, e->key, &e->klen, &e->r);
+    } else if (len < sizeof(e->key)) {
+        memcpy(e->key, login, len);
+        e->key[len] = '\0';
+        e->klen = len;
+        rc = AUTHDB_OK;
+    } else {
+        rc = AUTHDB_ETOOLONG;
+    }
+    if (rc == AUTHDB_OK)
+        rc = rules_load(txn, e->key, e->klen, &e->ents, &e->n, &e->flags, &e->copy);
+    for (e->at = 0; rc == AUTHDB_OK && pattern != NULL && e->at < e->n; e->at++) {
+        const struct rule_ent *x = &e->ents[e->at];
+        if (x->kind == e->r.kind && x->len == strlen(e->r.pattern) &&
+            memcmp(x->pat, e->r.pattern, x->len) == 0)
+            break;
+    }
+    return rc;
 }
 
 int authdb_rule_add(authdb_txn *txn, const char *login, size_t len, enum authdb_rule_action action,
                     const char *pattern, size_t plen)
 {
-    char key[AUTHDB_NAME_BUFSZ];
-    size_t klen, n, i;
-    authdb_rule r;
-    struct rule_ent *ents = NULL;
-    void *v = NULL;
+    struct rules_edit e;
     int rc;
 
-    if (!store_is_write(txn))
-        return AUTHDB_ERDONLY;
     if (action != AUTHDB_ALLOW && action != AUTHDB_DENY)
         return AUTHDB_EINVAL;
-    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
-    if (rc == AUTHDB_OK)
-        rc = rule_keys(txn, login, len, pattern, plen, key, &klen, &r);
-    if (rc == AUTHDB_OK)
-        rc = rules_load(txn, key, klen, &ents, &n, &v);
-    if (rc != AUTHDB_OK)
-        goto out;
-    for (i = 0; i < n; i++)
-        if (ents[i].kind == r.kind && ents[i].len == strlen(r.pattern) &&
-            memcmp(ents[i].pat, r.pattern, ents[i].len) == 0)
-            break;
-    if (i < n && ents[i].action == action)
-        goto out; /* already there */
-    if (i == n) {
-        if (n >= AUTHDB_RULES_MAX) {
+    rc = rules_edit_begin(txn, login, len, pattern, plen, &e);
+    if (rc != AUTHDB_OK || (e.at < e.n && e.ents[e.at].action == action))
+        goto out; /* an error, or already there */
+    if (e.at == e.n) {
+        if (e.n >= AUTHDB_RULES_MAX) {
             rc = AUTHDB_ELIMIT;
             goto out;
         }
-        ents[n].kind = (unsigned char)r.kind;
-        ents[n].pat = r.pattern;
-        ents[n].len = strlen(r.pattern);
-        n++;
+        e.ents[e.n].kind = (unsigned char)e.r.kind;
+        e.ents[e.n].pat = e.r.pattern;
+        e.ents[e.n].len = strlen(e.r.pattern);
+        e.n++;
     }
-    ents[i].action = (unsigned char)action;
-    rc = rules_put(txn, key, klen, ents, n);
+    e.ents[e.at].action = (unsigned char)action;
+    rc = rules_put(txn, e.key, e.klen, e.ents, e.n, e.flags);
     if (rc == AUTHDB_OK)
-        rc = index_update(txn, r.pattern, strlen(r.pattern), key, klen, 1);
+        rc = index_update(txn, e.r.pattern, strlen(e.r.pattern), e.key, e.klen, 1);
 out:
-    free(ents);
-    free(v);
+    rules_edit_end(&e);
     return rc;
 }
 
 int authdb_rule_del(authdb_txn *txn, const char *login, size_t len, const char *pattern,
                     size_t plen)
 {
-    char key[AUTHDB_NAME_BUFSZ];
-    size_t klen, n, i;
-    authdb_rule r;
-    struct rule_ent *ents = NULL;
-    void *v = NULL;
-    int rc;
+    struct rules_edit e;
+    int rc = rules_edit_begin(txn, login, len, pattern, plen, &e);
 
-    if (!store_is_write(txn))
-        return AUTHDB_ERDONLY;
-    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
-    if (rc == AUTHDB_OK)
-        rc = rule_keys(txn, login, len, pattern, plen, key, &klen, &r);
-    if (rc == AUTHDB_OK)
-        rc = rules_load(txn, key, klen, &ents, &n, &v);
+    if (rc == AUTHDB_OK && e.at == e.n)
+        rc = AUTHDB_NOTFOUND;
     if (rc != AUTHDB_OK)
         goto out;
-    for (i = 0; i < n; i++)
-        if (ents[i].kind == r.kind && ents[i].len == strlen(r.pattern) &&
-            memcmp(ents[i].pat, r.pattern, ents[i].len) == 0)
-            break;
-    if (i == n) {
-        rc = AUTHDB_NOTFOUND;
-        goto out;
-    }
-    memmove(ents + i, ents + i + 1, (n - i - 1) * sizeof(*ents));
-    n--;
-    rc = rules_put(txn, key, klen, ents, n);
+    memmove(e.ents + e.at, e.ents + e.at + 1, (e.n - e.at - 1) * sizeof(*e.ents));
+    e.n--;
+    rc = rules_put(txn, e.key, e.klen, e.ents, e.n, e.flags);
     if (rc == AUTHDB_OK)
-        rc = index_update(txn, r.pattern, strlen(r.pattern), key, klen, 0);
+        rc = index_update(txn, e.r.pattern, strlen(e.r.pattern), e.key, e.klen, 0);
 out:
-    free(ents);
-    free(v);
+    rules_edit_end(&e);
     return rc;
 }
 
 int policy_del_login(authdb_txn *txn, const char *key, size_t klen)
 {
-    struct rule_ent *ents = NULL;
-    size_t n;
-    void *v = NULL;
-    int rc;
+    struct rules_edit e;
+    int rc = rules_edit_begin(txn, key, klen, NULL, 0, &e);
 
-    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
-    if (rc == AUTHDB_OK)
-        rc = rules_load(txn, key, klen, &ents, &n, &v);
-    if (rc != AUTHDB_OK)
-        goto out;
-    if (n == 0) {
-        rc = AUTHDB_NOTFOUND;
-        goto out;
-    }
-    for (size_t i = 0; i < n && rc == AUTHDB_OK; i++) {
-        rc = index_update(txn, ents[i].pat, ents[i].len, key, klen, 0);
-    }
+    if (rc == AUTHDB_OK && e.copy == NULL)
+        rc = AUTHDB_NOTFOUND; /* no record at all */
+    for (size_t i = 0; i < e.n && rc == AUTHDB_OK; i++)
+        rc = index_update(txn, e.ents[i].pat, e.ents[i].len, key, klen, 0);
     if (rc == AUTHDB_OK)
         rc = kv_del(txn, KV_RULES, key, klen, NULL, 0);
-out:
-    free(ents);
-    free(v);
+    rules_edit_end(&e);
     return rc;
+}
+
+/* Record in the policy environment that a login exists (authdb_user_put):
+ * its rules record carries RULES_LOGIN, so that authdb_senders_for lists
+ * an address as its own user only when there is such a login. */
+int policy_mark_login(authdb_txn *txn, const char *key, size_t klen)
+{
+    struct rules_edit e;
+    int rc = rules_edit_begin(txn, key, klen, NULL, 0, &e);
+
+    if (rc == AUTHDB_OK && !(e.flags & RULES_LOGIN))
+        rc = rules_put(txn, key, klen, e.ents, e.n, e.flags | RULES_LOGIN);
+    rules_edit_end(&e);
+    return rc;
+}
+
+/* Does the policy environment know login key (RULES_LOGIN)?  1, 0, or a
+ * negative status. */
+int policy_login_known(authdb_txn *txn, const char *key, size_t klen)
+{
+    kv_val v;
+    size_t n;
+    unsigned flags;
+    int rc = kv_get(txn, KV_RULES, key, klen, &v);
+
+    if (rc == AUTHDB_NOTFOUND)
+        return 0;
+    if (rc == AUTHDB_OK)
+        rc = rules_decode_flags(v.data, v.size, NULL, &n, &flags);
+    if (rc != AUTHDB_OK)
+        return rc;
+    return (flags & RULES_LOGIN) != 0;
 }
 
 int policy_has_rules(authdb_txn *txn, int *any)
@@ -341,10 +393,11 @@ int policy_rules_check(const authdb_norm *n, const void *rec, size_t len, const 
     ents = calloc(AUTHDB_RULES_MAX, sizeof(*ents));
     if (ents == NULL)
         return AUTHDB_ENOMEM;
+    unsigned flags = 0;
     *why = "malformed rules record";
-    rc = rules_decode(rec, len, ents, &cnt);
-    if (rc == AUTHDB_OK && cnt == 0) {
-        *why = "empty rules record (a login without rules has no record)";
+    rc = rules_decode_flags(rec, len, ents, &cnt, &flags);
+    if (rc == AUTHDB_OK && cnt == 0 && !(flags & RULES_LOGIN)) {
+        *why = "empty rules record (a login with no rules that does not exist has no record)";
         rc = AUTHDB_ECORRUPT;
     }
     for (size_t i = 0; i < cnt && rc == AUTHDB_OK; i++) {
@@ -405,14 +458,26 @@ static int emit_rules(const char *login, const kv_val *v, authdb_rule_cb cb, voi
     return rc;
 }
 
+struct rule_visit {
+    authdb_rule_cb cb;
+    void *arg;
+};
+
+static int rule_visit(const char *key, size_t klen, const kv_val *v, void *arg)
+{
+    struct rule_visit *rv = arg;
+    (void)klen;
+    return emit_rules(key, v, rv->cb, rv->arg);
+}
+
 int authdb_rule_foreach(authdb *h, authdb_txn *txn, const char *login, size_t len,
                         authdb_rule_cb cb, void *arg)
 {
+    struct rule_visit rv = {cb, arg};
     authdb_txn *use;
     char key[AUTHDB_NAME_BUFSZ];
     size_t klen;
-    kv_cursor *c = NULL;
-    kv_val k = {0}, v = {0};
+    kv_val v = {0};
     int own, rc;
 
     rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
@@ -424,27 +489,9 @@ int authdb_rule_foreach(authdb *h, authdb_txn *txn, const char *login, size_t le
             rc = kv_get(use, KV_RULES, key, klen, &v);
         if (rc == AUTHDB_OK)
             rc = emit_rules(key, &v, cb, arg);
-        goto out;
+    } else {
+        rc = kv_foreach(use, KV_RULES, AUTHDB_LOGIN_MAX, rule_visit, &rv);
     }
-    rc = kv_cursor_open(use, KV_RULES, &c);
-    if (rc != AUTHDB_OK)
-        goto out;
-    for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == AUTHDB_OK;
-         rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
-        if (k.size > AUTHDB_LOGIN_MAX) {
-            rc = AUTHDB_ECORRUPT;
-            break;
-        }
-        memcpy(key, k.data, k.size);
-        key[k.size] = '\0';
-        rc = emit_rules(key, &v, cb, arg);
-        if (rc != AUTHDB_OK)
-            break;
-    }
-    if (rc == AUTHDB_NOTFOUND)
-        rc = AUTHDB_OK;
-out:
-    kv_cursor_close(c);
     if (own)
         authdb_txn_end(use);
     return rc;
@@ -664,8 +711,14 @@ int authdb_senders_for(authdb *h, authdb_txn *txn, const char *address, size_t a
         rc = index_collect(use, dpat, strlen(dpat), &l);
     if (rc == AUTHDB_OK)
         rc = index_collect(use, "*", 1, &l);
-    if (rc == AUTHDB_OK)
-        rc = list_add(&l, addr, al); /* the address as its own login */
+    if (rc == AUTHDB_OK) {
+        /* the address as its own login, when such a login exists */
+        int known = policy_login_known(use, addr, al);
+        if (known < 0)
+            rc = known;
+        else if (known)
+            rc = list_add(&l, addr, al);
+    }
     if (rc != AUTHDB_OK)
         goto out;
     qsort(l.v, l.n, sizeof(*l.v), str_cmp);
@@ -749,36 +802,29 @@ int authdb_domain_is_local(authdb *h, authdb_txn *txn, const char *domain, size_
     return rc;
 }
 
+struct domain_visit {
+    authdb_domain_cb cb;
+    void *arg;
+};
+
+static int domain_visit(const char *key, size_t klen, const kv_val *v, void *arg)
+{
+    struct domain_visit *dv = arg;
+    (void)klen;
+    (void)v;
+    return dv->cb(key, dv->arg);
+}
+
 int authdb_domain_foreach(authdb *h, authdb_txn *txn, authdb_domain_cb cb, void *arg)
 {
+    struct domain_visit dv = {cb, arg};
     authdb_txn *use;
-    char key[AUTHDB_DOMAIN_MAX + 1];
-    kv_cursor *c = NULL;
-    kv_val k = {0}, v = {0};
     int own, rc;
 
     rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
     if (rc != AUTHDB_OK)
         return rc;
-    rc = kv_cursor_open(use, KV_DOMAINS, &c);
-    if (rc != AUTHDB_OK)
-        goto out;
-    for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == AUTHDB_OK;
-         rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
-        if (k.size > AUTHDB_DOMAIN_MAX) {
-            rc = AUTHDB_ECORRUPT;
-            break;
-        }
-        memcpy(key, k.data, k.size);
-        key[k.size] = '\0';
-        rc = cb(key, arg);
-        if (rc != AUTHDB_OK)
-            break;
-    }
-    if (rc == AUTHDB_NOTFOUND)
-        rc = AUTHDB_OK;
-out:
-    kv_cursor_close(c);
+    rc = kv_foreach(use, KV_DOMAINS, AUTHDB_DOMAIN_MAX, domain_visit, &dv);
     if (own)
         authdb_txn_end(use);
     return rc;

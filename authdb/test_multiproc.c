@@ -256,11 +256,13 @@ static void test_growth_under_threads(void **state)
     munmap(sh, sizeof(*sh));
 }
 
+/* Errors count; warnings are printed.  The only warning a kill may cause:
+ * policy (committed first) notes a login whose secrets did not commit. */
 static void check_cb(enum authdb_check_severity sev, const char *msg, void *arg)
 {
-    (void)sev;
-    print_error("check: %s\n", msg);
-    (*(int *)arg)++;
+    print_error("check %s: %s\n", sev == AUTHDB_CHECK_ERROR ? "error" : "warning", msg);
+    if (sev == AUTHDB_CHECK_ERROR || strstr(msg, "an interrupted write?") == NULL)
+        (*(int *)arg)++;
 }
 
 static void test_kill9_writer(void **state)

@@ -379,10 +379,23 @@ static void test_sender_rules(void **state)
 
     /* reverse: who may use sales@example.org / x@shop.example */
     char list[1024];
+    /* an address is its own user only when that login exists */
     assert_int_equal(tu_senders(r, "sales@example.org", list, sizeof(list)), AUTHDB_OK);
+    assert_string_equal(list, "alice@example.org,relay");
+    assert_int_equal(tu_add_user(h, "sales@example.org", "pw", AUTHDB_PUT_CREATE), AUTHDB_OK);
+    assert_int_equal(tu_senders(r, "Sales+x@example.org", list, sizeof(list)), AUTHDB_OK);
     assert_string_equal(list, "alice@example.org,relay,sales@example.org");
+    assert_int_equal(tu_del_user(h, "sales@example.org"), AUTHDB_OK);
+    assert_int_equal(tu_senders(r, "sales@example.org", list, sizeof(list)), AUTHDB_OK);
+    assert_string_equal(list, "alice@example.org,relay");
+    /* a secrets-only write handle cannot create logins (the policy must
+     * learn that the login exists) */
+    authdb *so;
+    assert_int_equal(authdb_open(dir, AUTHDB_SECRETS | AUTHDB_WRITE, &so, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_add_user(so, "x@example.org", "pw", AUTHDB_PUT_CREATE), AUTHDB_ENOENV);
+    authdb_close(so);
     assert_int_equal(tu_senders(r, "ceo@shop.example", list, sizeof(list)), AUTHDB_OK);
-    assert_string_equal(list, "ceo@shop.example,relay");
+    assert_string_equal(list, "relay"); /* ceo@shop.example is not a login */
     assert_int_equal(tu_senders(r, "carol@example.org", list, sizeof(list)), AUTHDB_OK);
     assert_string_equal(list, "relay");
 
@@ -526,16 +539,20 @@ static void test_corrupt_record(void **state)
 
 struct check_out {
     int warn, error;
-    char last[1024];
+    char last[1024], lasterr[1024], lastwarn[1024];
 };
 
 static void check_cb(enum authdb_check_severity sev, const char *msg, void *arg)
 {
     struct check_out *o = arg;
-    if (sev == AUTHDB_CHECK_ERROR)
+    if (sev == AUTHDB_CHECK_ERROR) {
         o->error++;
-    else
+        snprintf(o->lasterr, sizeof(o->lasterr), "%s", msg);
+    } else {
         o->warn++;
+        if (strstr(msg, "frank") != NULL)
+            snprintf(o->lastwarn, sizeof(o->lastwarn), "%s", msg);
+    }
     snprintf(o->last, sizeof(o->last), "%s", msg);
 }
 
@@ -575,6 +592,25 @@ static void test_backup_and_check(void **state)
     authdb_close(b);
     /* a non-empty destination is refused */
     assert_int_equal(authdb_backup(h, dest, NULL, 0), AUTHDB_EEXIST);
+
+    /* a login the policy does not know about: an error naming it */
+    {
+        char pol[512];
+        snprintf(pol, sizeof(pol), "%s/policy", dir);
+        authdb_close(h);
+        tu_raw_del(pol, "rules", "frank");
+        assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+        memset(&co, 0, sizeof(co));
+        assert_int_equal(authdb_check(h, check_cb, &co), AUTHDB_OK); /* a warning */
+        assert_int_equal(co.warn, 2); /* frank, and ghost's orphan rules */
+        assert_int_equal(co.error, 0);
+        assert_non_null(strstr(co.lastwarn, "login frank: not noted in the policy"));
+        /* setting the password again repairs it */
+        assert_int_equal(tu_add_user(h, "frank", "pw", AUTHDB_PUT_REPLACE), AUTHDB_OK);
+        memset(&co, 0, sizeof(co));
+        assert_int_equal(authdb_check(h, check_cb, &co), AUTHDB_OK);
+        assert_int_equal(co.warn, 1); /* only ghost's orphan rules left */
+    }
 
     /* world-readable secrets: an error */
     snprintf(p, sizeof(p), "%s/secrets/data.mdb", dir);

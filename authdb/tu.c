@@ -109,6 +109,24 @@ void tu_raw_put(const char *envdir, const char *db, const char *key, const void 
     mdb_env_close(env);
 }
 
+void tu_raw_del(const char *envdir, const char *db, const char *key)
+{
+    MDB_env *env;
+    MDB_txn *t;
+    MDB_dbi dbi;
+    MDB_val k = {strlen(key), (void *)key};
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    mdb_env_set_maxreaders(env, 1024);
+    assert_int_equal(mdb_env_open(env, envdir, MDB_NOTLS, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+    assert_int_equal(mdb_dbi_open(t, db, 0, &dbi), 0);
+    assert_int_equal(mdb_del(t, dbi, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(t), 0);
+    mdb_env_close(env);
+}
+
 void tu_raw_meta_put(const char *envdir, const char *key, const void *val, size_t len)
 {
     tu_raw_put(envdir, "meta", key, val, len);

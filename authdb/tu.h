@@ -23,6 +23,7 @@ int tu_gid(const char *path);
 int tu_count_entries(const char *dir);
 
 /* Raw LMDB writes behind authdb's back (corruption, foreign data). */
+void tu_raw_del(const char *envdir, const char *db, const char *key);
 void tu_raw_meta_put(const char *envdir, const char *key, const void *val, size_t len);
 void tu_raw_put(const char *envdir, const char *db, const char *key, const void *val, size_t len);
 

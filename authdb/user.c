@@ -112,6 +112,10 @@ int authdb_user_put(authdb_txn *txn, const char *login, size_t len, const authdb
         return AUTHDB_ERDONLY;
     if (!(authdb_secrets_kinds(s) & (1u << AUTHDB_SECRET_HASH)))
         return AUTHDB_EINVAL; /* every login has a hash (secret.c) */
+    /* The policy environment records that the login exists (policy.c):
+     * a writer needs both environments. */
+    if (!store_has_env(txn, ENV_SECRETS) || !store_has_env(txn, ENV_POLICY))
+        return AUTHDB_ENOENV;
     rc = user_key(txn, login, len, key, &klen);
     if (rc != AUTHDB_OK)
         return rc;
@@ -120,15 +124,16 @@ int authdb_user_put(authdb_txn *txn, const char *login, size_t len, const authdb
         if (mode == AUTHDB_PUT_CREATE)
             return AUTHDB_EEXIST;
         rc = secret_header(v.data, v.size, &old);
-        if (rc != AUTHDB_OK)
-            return rc;
-        return user_store(txn, key, klen, s, old.flags, old.mechs_override, old.created, now);
+        if (rc == AUTHDB_OK)
+            rc = user_store(txn, key, klen, s, old.flags, old.mechs_override, old.created, now);
+    } else if (rc == AUTHDB_NOTFOUND) {
+        if (mode == AUTHDB_PUT_REPLACE)
+            return AUTHDB_NOTFOUND;
+        rc = user_store(txn, key, klen, s, 0, 0, now, now);
     }
-    if (rc != AUTHDB_NOTFOUND)
-        return rc;
-    if (mode == AUTHDB_PUT_REPLACE)
-        return AUTHDB_NOTFOUND;
-    return user_store(txn, key, klen, s, 0, 0, now, now);
+    if (rc == AUTHDB_OK)
+        rc = policy_mark_login(txn, key, klen);
+    return rc;
 }
 
 int authdb_user_del(authdb_txn *txn, const char *login, size_t len)
@@ -195,39 +200,33 @@ int authdb_user_set_mechs(authdb_txn *txn, const char *login, size_t len, unsign
     return user_rewrite(txn, login, len, 0, 0, 1, mechs);
 }
 
+struct user_visit {
+    authdb_user_cb cb;
+    void *arg;
+};
+
+static int user_visit(const char *key, size_t klen, const kv_val *v, void *arg)
+{
+    struct user_visit *uv = arg;
+    authdb_user u;
+    int rc;
+
+    memset(&u, 0, sizeof(u));
+    memcpy(u.login, key, klen + 1);
+    rc = secret_header(v->data, v->size, &u);
+    return rc == AUTHDB_OK ? uv->cb(&u, uv->arg) : rc;
+}
+
 int authdb_user_foreach(authdb *h, authdb_txn *txn, authdb_user_cb cb, void *arg)
 {
+    struct user_visit uv = {cb, arg};
     authdb_txn *use;
-    kv_cursor *c = NULL;
-    kv_val k = {0}, v = {0};
-    authdb_user u;
     int own, rc;
 
     rc = store_read_one(h, txn, AUTHDB_SECRETS, &use, &own);
     if (rc != AUTHDB_OK)
         return rc;
-    rc = kv_cursor_open(use, KV_USERS, &c);
-    if (rc != AUTHDB_OK)
-        goto out;
-    for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == AUTHDB_OK;
-         rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
-        memset(&u, 0, sizeof(u));
-        if (k.size > AUTHDB_LOGIN_MAX) {
-            rc = AUTHDB_ECORRUPT;
-            break;
-        }
-        memcpy(u.login, k.data, k.size);
-        u.login[k.size] = '\0';
-        rc = secret_header(v.data, v.size, &u);
-        if (rc == AUTHDB_OK)
-            rc = cb(&u, arg);
-        if (rc != AUTHDB_OK)
-            break;
-    }
-    if (rc == AUTHDB_NOTFOUND)
-        rc = AUTHDB_OK;
-out:
-    kv_cursor_close(c);
+    rc = kv_foreach(use, KV_USERS, AUTHDB_LOGIN_MAX, user_visit, &uv);
     if (own)
         authdb_txn_end(use);
     return rc;

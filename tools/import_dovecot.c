@@ -101,7 +101,7 @@ static int import_dovecot_run(cli *c, const cli_args *a)
                       x.default_scheme);
         goto out;
     }
-    if ((rc = cli_open(c, AUTHDB_SECRETS | AUTHDB_WRITE, &h)) != CLI_OK)
+    if ((rc = cli_open(c, AUTHDB_BOTH | AUTHDB_WRITE, &h)) != CLI_OK)
         goto out;
     if ((rc = import_users_init(c, a, h, a->pos[0], &s)) != CLI_OK)
         goto out;

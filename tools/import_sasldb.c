@@ -157,7 +157,7 @@ static int import_sasldb_run(cli *c, const cli_args *a)
     x.bare = cli_arg(a, "bare-realm");
     if (gethostname(x.host, sizeof(x.host) - 1) != 0)
         x.host[0] = '\0';
-    if ((rc = cli_open(c, AUTHDB_SECRETS | AUTHDB_WRITE, &h)) != CLI_OK)
+    if ((rc = cli_open(c, AUTHDB_BOTH | AUTHDB_WRITE, &h)) != CLI_OK)
         goto out;
     if ((rc = import_users_init(c, a, h, a->pos[0], &s)) != CLI_OK)
         goto out;

@@ -125,7 +125,7 @@ static int user_add(cli *c, const cli_args *a)
 
     if ((rc = user_mechs_opt(c, cli_arg(a, "mechanisms"), &w.mechs)) != CLI_OK)
         goto out;
-    if ((rc = cli_open(c, AUTHDB_SECRETS | AUTHDB_WRITE, &h)) != CLI_OK)
+    if ((rc = cli_open(c, AUTHDB_BOTH | AUTHDB_WRITE, &h)) != CLI_OK)
         goto out;
     if ((rc = cli_login(c, h, a->pos[0], login)) != CLI_OK)
         goto out;
@@ -168,7 +168,7 @@ static int user_passwd(cli *c, const cli_args *a)
     authdb *h = NULL;
     int rc;
 
-    if ((rc = cli_open(c, AUTHDB_SECRETS | AUTHDB_WRITE, &h)) != CLI_OK)
+    if ((rc = cli_open(c, AUTHDB_BOTH | AUTHDB_WRITE, &h)) != CLI_OK)
         goto out;
     if ((rc = cli_login(c, h, a->pos[0], login)) != CLI_OK)
         goto out;

@@ -4,7 +4,9 @@
  * independent of it).
  *
  * usage: mkstore [-g GROUP] DIR [allow LOGIN PATTERN | deny LOGIN PATTERN |
- *                     domain DOMAIN | setting KEY VALUE]...
+ *                     domain DOMAIN | setting KEY VALUE | login LOGIN]...
+ * "login" creates a login (with a fixed imported sha512-crypt hash: these
+ * tests never authenticate), so that the policy knows it exists.
  * Creates the store in DIR (which must not hold one), policy/ owned by
  * GROUP if given, then applies each operation in one write transaction.
  */
@@ -14,10 +16,16 @@
 
 #include "authdb.h"
 
+/* openssl passwd -6 -salt mkstore mkstore */
+#define MKSTORE_HASH                                                                               \
+    "$6$mkstore$QE4BfY/R3HYfIkzwx1AkT4PTaKQDA5YPIMMC45.PH9tKvJxnM"                                 \
+    "p6MY/NziUFbyhq9KQH9M4QfTlkbnN4JaNAkP0"
+
 typedef struct ops {
     int argc;
     char **argv;
     const char *why;
+    const authdb_secrets *login_secrets;
 } ops;
 
 static int apply(authdb_txn *txn, void *arg)
@@ -35,11 +43,16 @@ static int apply(authdb_txn *txn, void *arg)
         } else if (strcmp(op, "domain") == 0 && i + 1 < o->argc) {
             rc = authdb_domain_add(txn, o->argv[i + 1], strlen(o->argv[i + 1]));
             i += 2;
+        } else if (strcmp(op, "login") == 0 && i + 1 < o->argc) {
+            rc = authdb_user_put(txn, o->argv[i + 1], strlen(o->argv[i + 1]), o->login_secrets,
+                                 AUTHDB_PUT_UPSERT);
+            i += 2;
         } else if (strcmp(op, "setting") == 0 && i + 2 < o->argc) {
             rc = authdb_setting_set(txn, o->argv[i + 1], o->argv[i + 2], &o->why);
             i += 3;
         } else {
-            o->why = "usage: mkstore DIR [allow|deny LOGIN PATTERN | domain D | setting K V]...";
+            o->why = "usage: mkstore DIR [allow|deny LOGIN PATTERN | domain D | setting K V | "
+                     "login L]...";
             rc = AUTHDB_EINVAL;
         }
     }
@@ -81,7 +94,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "mkstore: %s\n", why);
         return 1;
     }
-    rc = authdb_write(h, apply, &o);
+    authdb_secrets *ls = NULL;
+    rc = authdb_secrets_from_hash(MKSTORE_HASH, &ls);
+    o.login_secrets = ls;
+    if (rc == AUTHDB_OK)
+        rc = authdb_write(h, apply, &o);
+    authdb_secrets_free(ls);
     if (rc != AUTHDB_OK)
         fprintf(stderr, "mkstore: %s%s%s\n", authdb_strerror(rc), o.why ? ": " : "",
                 o.why ? o.why : "");

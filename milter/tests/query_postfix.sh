@@ -25,10 +25,11 @@
 #     Postfix's text; MAIL FROM:<> accepted (Postfix skips it: the header
 #     check is the milter's); store unavailable (SIGHUP) and authgate-query
 #     stopped: 451;
-#   MX port offering AUTH (socketmap with the socket inside the jail, the
-#     documented pitfall): reject_unauthenticated_sender_login_mismatch
-#     refuses an unauthenticated stranger, because every address owns
-#     itself.  (Without SASL on the port Postfix ignores the restriction.)
+#   MX port offering AUTH (socketmap with the socket inside the jail):
+#     reject_unauthenticated_sender_login_mismatch accepts an
+#     unauthenticated stranger (no login owns the address) and refuses an
+#     unauthenticated sender using a login's address.  (Without SASL on the
+#     port Postfix ignores the restriction.)
 # Exits 77 when not root or a tool is missing.
 set -u
 B=$1 PLUGIN=$2 SRC=$3
@@ -145,12 +146,14 @@ logsays "self-ownership denied (NOTFOUND)" \
 lab_expect_match "authgate-query logged the lookups" "$(cat "$(lab_get query out)")" \
     'socketmap map=senders key="carol@example.com" result=NOTFOUND'
 
-# The documented pitfall, on the MX port (socket inside the jail).
+# The MX port (socket inside the jail): an address only a login can own.
 got=$(lab_send "$MX" stranger@remote.example someone@lab.test)
-lab_expect "MX: an unauthenticated stranger is refused (every address owns itself)" "$got" 553
-logsays "MX" '553 5\.7\.1 <stranger@remote\.example>: Sender address rejected: not logged in'
+lab_expect "MX: an unauthenticated stranger is accepted (no login owns the address)" "$got" 250
 lab_expect_match "MX: the jail socket answered" "$(cat "$(lab_get queryjail out)")" \
-    'key="stranger@remote.example" result=OK logins=1'
+    'key="stranger@remote.example" result=NOTFOUND'
+got=$(lab_send "$MX" alice@example.com someone@lab.test)
+lab_expect "MX: an unauthenticated sender using a login's address is refused" "$got" 553
+logsays "MX" '553 5\.7\.1 <alice@example\.com>: Sender address rejected: not logged in'
 
 # Failures are temporary.
 qconf "$LAB/q.conf" "$QSOCK" "store = $LAB/no-such-store"

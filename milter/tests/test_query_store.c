@@ -88,6 +88,12 @@ static int group_setup(void **state)
         fail_msg("open for writing: %s", why);
     assert_int_equal(tu_add_rules(w, rules), AUTHDB_OK);
     assert_int_equal(tu_domain(w, "example.com", 1), AUTHDB_OK);
+    /* Logins that exist (an address is listed as its own user only then;
+     * alias@example.com is an address alice may use, not a login). */
+    static const char *const logins[] = {"alice@example.com", "admin@example.com",
+                                         "carol@example.com", "news@lists.example", NULL};
+    for (int i = 0; logins[i] != NULL; i++)
+        assert_int_equal(tu_add_user(w, logins[i], "pw", AUTHDB_PUT_CREATE), AUTHDB_OK);
     authdb_close(w);
     rc = authdb_open(fx.dir, AUTHDB_POLICY, &fx.h, why, sizeof(why));
     if (rc != AUTHDB_OK)
@@ -124,19 +130,16 @@ static const sm_row sm_rows[] = {
     {"senders Alice+Tag@EXAMPLE.com", 1, QUERY_SOCKETMAP_FOUND,
      "OK admin@example.com,alice@example.com", 0},
     {"senders alias@example.com", 1, QUERY_SOCKETMAP_FOUND,
-     "OK admin@example.com,alias@example.com,alice@example.com", 0},
+     "OK admin@example.com,alice@example.com", 0},
     {"senders news@lists.example", 1, QUERY_SOCKETMAP_FOUND,
      "OK admin@example.com,alice@example.com,news@lists.example", 1},
-    {"senders x@sub.lists.example", 1, QUERY_SOCKETMAP_FOUND,
-     "OK admin@example.com,x@sub.lists.example", 0},
-    {"senders bob@example.com", 1, QUERY_SOCKETMAP_FOUND,
-     "OK admin@example.com,bob,bob@example.com", 0},
-    {"senders someone@else.example", 1, QUERY_SOCKETMAP_FOUND,
-     "OK admin@example.com,someone@else.example", 0},
-    {"senders ceo@example.com", 1, QUERY_SOCKETMAP_FOUND, "OK ceo@example.com", 0},
+    {"senders x@sub.lists.example", 1, QUERY_SOCKETMAP_FOUND, "OK admin@example.com", 0},
+    {"senders bob@example.com", 1, QUERY_SOCKETMAP_FOUND, "OK admin@example.com,bob", 0},
+    {"senders someone@else.example", 1, QUERY_SOCKETMAP_FOUND, "OK admin@example.com", 0},
+    /* no login may use it: admin is denied, ceo@example.com is no login */
+    {"senders ceo@example.com", 1, QUERY_SOCKETMAP_NOTFOUND, "NOTFOUND ", 0},
     {"senders carol@example.com", 1, QUERY_SOCKETMAP_FOUND, "OK admin@example.com", 0},
-    {"senders ceo@bank.example", 1, QUERY_SOCKETMAP_FOUND, "OK admin@example.com,ceo@bank.example",
-     0},
+    {"senders ceo@bank.example", 1, QUERY_SOCKETMAP_FOUND, "OK admin@example.com", 0},
     {"senders bob", 1, QUERY_SOCKETMAP_NOTFOUND, "NOTFOUND ", 0},
     {"senders ", 1, QUERY_SOCKETMAP_NOTFOUND, "NOTFOUND ", 0},
     {"senders a@@example.com", 1, QUERY_SOCKETMAP_NOTFOUND, "NOTFOUND ", 0},

@@ -239,7 +239,11 @@ group_kill9() {
         UPDATE authgate.secrets_users SET value = (SELECT value FROM authgate.secrets_users
             WHERE key = 'u1@example.com'::bytea) WHERE key <> 'u1@example.com'::bytea;
         DELETE FROM authgate.secrets_users WHERE key LIKE 'u1%'::bytea AND key <> 'u1@example.com'::bytea;
-        DELETE FROM authgate.policy_ruleidx; DELETE FROM authgate.policy_rules;
+        DELETE FROM authgate.policy_ruleidx;
+        -- every rule goes; each remaining login keeps its note (version 1,
+        -- flag \"login exists\", no rules), as authdb itself would leave it
+        UPDATE authgate.policy_rules SET value = '\\x01010000'::bytea;
+        DELETE FROM authgate.policy_rules WHERE key LIKE 'u1%'::bytea AND key <> 'u1@example.com'::bytea;
         COMMIT;" >/dev/null
     snap "$PG_ADMIN" >"$T/B"
     seqB=$(central_seq)
@@ -317,7 +321,8 @@ group_hostile() {
         INSERT INTO authgate.policy_domains VALUES ('bad..domain'::bytea, '\\x01'::bytea);
         INSERT INTO authgate.policy_domains VALUES ('good.example'::bytea, '\\x09'::bytea);
         INSERT INTO authgate.policy_rules VALUES ('alice@example.com'::bytea,
-            '\\x0100010001010c006e6f74616e61646472657373'::bytea);
+            '\\x0100010001010c006e6f74616e61646472657373'::bytea)
+            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;
         INSERT INTO authgate.policy_rules VALUES ('bob@example.com'::bytea,
             '\\x01000100010111004f574e4552406578616d706c652e636f6d'::bytea);
         INSERT INTO authgate.policy_meta VALUES ('s:self_send'::bytea, 'maybe'::bytea);
