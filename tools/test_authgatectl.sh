@@ -246,9 +246,12 @@ t_user() {
             script -qec "$A user add tty2@example.com" /dev/null >"$T/tty.out" 2>&1
         has "$T/tty.out" "do not match"
         run 3 user show tty2@example.com
-        # ^C at the prompt: exit 130, echo back on, nothing created
+        # ^C at the prompt: exit 130, echo back on, nothing created. The
+        # shell script(1) starts is in the terminal's foreground group too and
+        # gets the SIGINT: bash carries on after a child that exited (130)
+        # rather than died of it, dash (sh, the default without $SHELL) dies.
         (sleep 1; printf 'abc\003'; sleep 2) |
-            script -qec "$A user add int@example.com; echo rc=\$?; stty -a" /dev/null \
+            SHELL=/bin/bash script -qec "$A user add int@example.com; echo rc=\$?; stty -a" /dev/null \
                 >"$T/tty.out" 2>&1
         has "$T/tty.out" "rc=130"
         CHECKS=$((CHECKS + 1))
