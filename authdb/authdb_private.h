@@ -37,6 +37,7 @@ struct store_env {
     MDB_dbi main;    /* users (secrets) or rules (policy) */
     MDB_dbi ruleidx; /* policy only */
     MDB_dbi domains; /* policy only */
+    size_t psize;    /* page size, for the truncation check */
     int open;
 };
 

@@ -17,6 +17,12 @@
  *    it) is answered with mdb_env_set_mapsize(env, 0) while no txn of this
  *    process is open (the envset's rwlock).
  *  - no NOSYNC flags; files are created with explicit modes, never by LMDB.
+ *  - truncation: a data.mdb shorter than its last used page would make the
+ *    first access past its end a SIGBUS in the host (smtpd, sendmail...).
+ *    Open and every read transaction compare the file size with the last
+ *    page of the newest meta (env_size_check): a truncated file is
+ *    AUTHDB_ECORRUPT, a temporary failure, never a crash.  LMDB only ever
+ *    grows the file, so a file that was long enough stays long enough.
  *
  * Diagnostics: open and create fill a caller buffer with "path: problem".
  */
@@ -68,6 +74,37 @@ int store_meta_put(MDB_txn *t, struct store_env *e, const char *key, const void 
 }
 
 /* ------------------------------------------------------------------ open */
+
+/* Is data.mdb long enough for every page the newest meta may reference?
+ * (Pages of older snapshots are at most that.)  AUTHDB_OK or
+ * AUTHDB_ECORRUPT with a sentence in why. */
+static int env_size_check(struct store_env *e, const char *path, char *why, size_t whylen)
+{
+    MDB_envinfo info;
+    mdb_filehandle_t fd;
+    struct stat st;
+    unsigned long long need;
+    char have_s[32], need_s[64];
+    int rc = AUTHDB_OK;
+
+    if (mdb_env_info(e->env, &info) != 0 || mdb_env_get_fd(e->env, &fd) != 0)
+        goto out;
+    if (fstat(fd, &st) != 0) {
+        rc = errno;
+        goto out;
+    }
+    need = ((unsigned long long)info.me_last_pgno + 1) * e->psize;
+    if ((unsigned long long)st.st_size < need) {
+        snprintf(have_s, sizeof(have_s), "%lld", (long long)st.st_size);
+        snprintf(need_s, sizeof(need_s), "%llu bytes: restore it from a backup", need);
+        if (why != NULL && whylen > 0)
+            snprintf(why, whylen, "%s/data.mdb: truncated: %s bytes, its pages need %s",
+                     path != NULL ? path : "store", have_s, need_s);
+        rc = AUTHDB_ECORRUPT;
+    }
+out:
+    return rc;
+}
 
 static int env_check_meta(MDB_txn *t, struct store_env *e, int which, const char *path, char *why,
                           size_t whylen)
@@ -191,6 +228,17 @@ static int env_open(struct store_env *e, const char *dir, int which, int write, 
     rc = mdb_env_open(e->env, path, MDB_NOTLS | MDB_NORDAHEAD | (write ? 0 : MDB_RDONLY), 0640);
     if (rc != 0)
         goto fail;
+    {
+        MDB_stat ms;
+        rc = mdb_env_stat(e->env, &ms);
+        if (rc != 0)
+            goto fail;
+        e->psize = ms.ms_psize;
+    }
+    /* Before any transaction touches a page. */
+    rc = env_size_check(e, path, why, whylen);
+    if (rc != AUTHDB_OK)
+        goto close;
     mdb_reader_check(e->env, &dead);
     rc = env_open_dbis(e, which, write, path, why, whylen);
     if (rc != AUTHDB_OK)
@@ -354,6 +402,11 @@ static int txn_begin_env(struct store_envset *es, int which, int write, MDB_txn 
                 continue;
         }
         break;
+    }
+    if (rc == 0 && !write && env_size_check(&es->e[which], NULL, NULL, 0) != AUTHDB_OK) {
+        mdb_txn_abort(*out);
+        *out = NULL;
+        rc = AUTHDB_ECORRUPT;
     }
     return rc;
 }
