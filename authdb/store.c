@@ -23,6 +23,10 @@
  *    page of the newest meta (env_size_check): a truncated file is
  *    AUTHDB_ECORRUPT, a temporary failure, never a crash.  LMDB only ever
  *    grows the file, so a file that was long enough stays long enough.
+ *  - schema: checked at open, and again by the first read transaction that
+ *    sees a newer transaction id than the last check (env_schema_recheck):
+ *    a store migrated in place to a newer schema while a reader had it open
+ *    is AUTHDB_ENEWER from then on, never read with the old rules.
  *
  * Diagnostics: open and create fill a caller buffer with "path: problem".
  */
@@ -168,6 +172,7 @@ static int env_open_dbis(struct store_env *e, int which, int write, const char *
     rc = env_check_meta(t, e, which, path, why, whylen);
     if (rc != AUTHDB_OK)
         goto out;
+    atomic_store(&e->schema_txnid, mdb_txn_id(t));
     if (which == ENV_SECRETS) {
         rc = mdb_dbi_open(t, "users", 0, &e->main);
     } else {
@@ -383,6 +388,20 @@ static int store_enter(authdb *h, struct store_envset **out)
 
 /* ----------------------------------------------------------- transactions */
 
+/* A read txn newer than the last schema check: check again. */
+static int env_schema_recheck(struct store_env *e, int which, MDB_txn *t)
+{
+    size_t id = mdb_txn_id(t);
+    int rc;
+
+    if (id == atomic_load(&e->schema_txnid))
+        return AUTHDB_OK;
+    rc = env_check_meta(t, e, which, "store", NULL, 0);
+    if (rc == AUTHDB_OK)
+        atomic_store(&e->schema_txnid, id);
+    return rc;
+}
+
 static int txn_begin_env(struct store_envset *es, int which, int write, MDB_txn **out)
 {
     int rc = 0, dead;
@@ -403,10 +422,15 @@ static int txn_begin_env(struct store_envset *es, int which, int write, MDB_txn 
         }
         break;
     }
-    if (rc == 0 && !write && env_size_check(&es->e[which], NULL, NULL, 0) != AUTHDB_OK) {
-        mdb_txn_abort(*out);
-        *out = NULL;
-        rc = AUTHDB_ECORRUPT;
+    if (rc == 0 && !write) {
+        int chk = env_size_check(&es->e[which], NULL, NULL, 0);
+        if (chk == AUTHDB_OK)
+            chk = env_schema_recheck(&es->e[which], which, *out);
+        if (chk != AUTHDB_OK) {
+            mdb_txn_abort(*out);
+            *out = NULL;
+            rc = chk;
+        }
     }
     return rc;
 }
