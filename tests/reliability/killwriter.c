@@ -71,7 +71,8 @@
 /* A precomputed sha512-crypt hash of "import-pw-1" (imports store it as
  * it is; making one per login would only slow the test). */
 #define KW_IMPORT_HASH                                                                             \
-    "$6$rlkillwriter$DS9jrss8CCRliTArSr/HE1tQas8krQ0WuI8pYWoJdhAW6OvCQdFY04uTNfFZheVZ9/SgpuH8rGJ3n/" \
+    "$6$rlkillwriter$DS9jrss8CCRliTArSr/HE1tQas8krQ0WuI8pYWoJdhAW6OvCQdFY04uTNfFZheVZ9/"           \
+    "SgpuH8rGJ3n/"                                                                                 \
     "SmOCXIw."
 
 enum kw_op { OP_ADD, OP_PASSWD, OP_ALLOW, OP_DEL, OP_IMPORT, OP_COUNT };
@@ -595,8 +596,7 @@ static int kw_round(struct kw *k, unsigned long round)
     }
     if (kw_check_store(k) != 0)
         return -1;
-    return kw_verify(k, op == OP_ADD || op == OP_PASSWD ? li : -1,
-                     op == OP_PASSWD ? oldpw : NULL);
+    return kw_verify(k, op == OP_ADD || op == OP_PASSWD ? li : -1, op == OP_PASSWD ? oldpw : NULL);
 }
 
 static int kw_final(struct kw *k)

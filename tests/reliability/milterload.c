@@ -61,8 +61,7 @@ static enum outcome one(mproto *m, const char *spec, const rl_case *c, unsigned 
         return OUT_LOST;
     snprintf(qid, sizeof(qid), "RL%08lX", seq);
     snprintf(sender, sizeof(sender), "<%s>", c->f[1]);
-    if (mproto_macros(m, 'M', mm) != 0 || mproto_mail(m, sender, r) != 0 ||
-        mproto_abort(m) != 0) {
+    if (mproto_macros(m, 'M', mm) != 0 || mproto_mail(m, sender, r) != 0 || mproto_abort(m) != 0) {
         close(m->fd);
         m->fd = -1;
         return OUT_LOST;

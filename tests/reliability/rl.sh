@@ -147,3 +147,109 @@ rl_wait_pids() {
         wait "$p" || RL_FAILED=$((RL_FAILED + 1))
     done
 }
+
+# ------------------------------------------------------------ the stack
+#
+#   rl_stack_store         the store the stack uses, $LAB/store: mechanisms
+#                          SCRAM-SHA-256 CRAM-MD5 (PLAIN/LOGIN go through
+#                          authd), logins alice@example.com and
+#                          bob@example.com ($RL_PW), alice may also use
+#                          shared@example.com; example.com is local.
+#                          secrets/ group postfix, policy/ group nogroup.
+#   rl_stack_start [--milter-action A] [--main 'K = V']... [--sub-o K=V]...
+#                          authgate-authd "authd" (user postfix, socket in
+#                          the jail), authgate-milter "milter" (user nobody,
+#                          socket in the jail), smtp-sink "sink", Postfix
+#                          "pf" (chroot as Debian; submission with AUTH:
+#                          pwcheck_method saslauthd for PLAIN/LOGIN, the
+#                          authgate plugin for CRAM-MD5/SCRAM; smtpd_milters
+#                          the milter; milter_default_action tempfail).
+#                          Sets RL_SUB (submission port) and RL_JAIL.
+#   rl_authd_conf / rl_milter_conf   (re)write their configuration files
+#   rl_send MECH LOGIN PASSWORD FROM [HEADER_FROM]   one message through
+#                          the submission port; prints the last reply line
+#   rl_auth MECH LOGIN PASSWORD   the AUTH reply code (lab_auth)
+#   rl_authd_ask LOGIN PASSWORD   rl-authd-req against the stack's authd
+
+RL_PW=Rel1able-Pw-4242
+
+rl_stack_store() {
+    RL_SECRETS_GROUP=postfix RL_POLICY_GROUP=nogroup \
+        rl_store "$LAB/store" --mechanisms "SCRAM-SHA-256 CRAM-MD5"
+    rl_user alice@example.com "$RL_PW"
+    rl_user bob@example.com "$RL_PW"
+    rl_ctl sender allow alice@example.com shared@example.com >>"$LAB/log/ctl.out" 2>&1 &&
+        rl_ctl domain add example.com >>"$LAB/log/ctl.out" 2>&1 ||
+        lab_fail "store rules: $(tail -2 "$LAB/log/ctl.out")"
+}
+
+rl_authd_conf() {
+    rl_conf "$LAB/authd.conf" "store=$LAB/store" "authd_socket=$RL_JAIL/authgate/authd/mux" \
+        "authd_user=postfix" "authd_socket_group=postfix" "authd_socket_mode=0660" \
+        "authd_threads=2" "authd_timeout=10" "authd_pidfile=$LAB/run/authd.pid" "$@"
+}
+
+rl_milter_conf() {
+    rl_conf "$LAB/milter.conf" "store=$LAB/store" \
+        "milter_socket=unix:$RL_JAIL/authgate/milter.sock" "milter_user=nobody" \
+        "milter_socket_mode=0666" "milter_pidfile=$LAB/run/milter.pid" \
+        "authserv_id=mx.lab.test" "milter_timeout=10" "unauthenticated_action=accept" "$@"
+}
+
+rl_stack_start() {
+    local action=tempfail pfargs=()
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --milter-action) action=$2 && shift 2 ;;
+        --main) pfargs+=(--main "$2") && shift 2 ;;
+        --sub-o) pfargs+=(--submission-o "$2") && shift 2 ;;
+        *) lab_fail "rl_stack_start: unknown option $1" ;;
+        esac
+    done
+    RL_JAIL=$(lab_postfix_jail pf)
+    mkdir -p "$RL_JAIL/authgate/authd"
+    chmod 0755 "$RL_JAIL" "$RL_JAIL/authgate" "$RL_JAIL/authgate/authd"
+    [ -e "$LAB/store" ] || rl_stack_store
+    rl_authd_conf
+    rl_milter_conf
+    rl_authd_start authd "$LAB/authd.conf"
+    rl_milter_start milter "$LAB/milter.conf"
+    {
+        echo "pwcheck_method: saslauthd"
+        echo "saslauthd_path: @JAIL@/authgate/authd/mux"
+        echo "auxprop_plugin: authgate"
+        echo "authgate_store: $LAB/store"
+        echo "mech_list: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256"
+        echo "log_level: 5"
+    } >"$LAB/smtpd.conf"
+    lab_sink_start sink
+    lab_postfix_start pf --sasl-conf "$LAB/smtpd.conf" --sasl-path "$LAB/plugins" \
+        --relay-port "$(lab_get sink port)" --milter "unix:authgate/milter.sock" \
+        --milter-default-action "$action" "${pfargs[@]}"
+    RL_SUB=$(lab_get pf port)
+}
+
+rl_send() {
+    local mech=$1 login=$2 pw=$3 from=$4 hfrom=${5:-$4} t
+    t=$(lab__transcript)
+    swaks --server "127.0.0.1:$RL_SUB" --helo client.lab.test --from "$from" \
+        --to rcpt@example.test --header "From: $hfrom" --header "X-Lab-Id: $(lab_id)" \
+        --auth "$mech" --auth-user "$login" --auth-password "$pw" --timeout 60 >"$t" 2>&1
+    awk '
+        /^ *(->|~>) +QUIT/ { exit }
+        /^<(-|\*\*|~) +[0-9][0-9][0-9]/ { line = $0 }
+        END {
+            sub(/^<(-|\*\*|~) +/, "", line)
+            sub(/\r$/, "", line)
+            print (line == "" ? "no reply" : line)
+        }' "$t"
+}
+
+rl_auth() {
+    lab_auth "$1" "$RL_SUB" "$2" "$3"
+}
+
+rl_authd_ask() {
+    printf '%s\n' "$2" | "$RL_BIN/rl-authd-req" -t "${3:-20000}" "$RL_JAIL/authgate/authd/mux" \
+        "$1" smtp ""
+}
