@@ -25,6 +25,7 @@
 #                          socket (the conf's milter_socket, unix:)
 #   rl_authd_start NAME CONF    authgate-authd -f -c CONF; waits for its
 #                          socket
+#   RL_WRAP=(valgrind ...)  a command both start the daemons under
 #   rl_sasl_conf FILE STORE PWCHECK [SOCKET]   libsasl2 config for smtpd:
 #                          auxprop authgate, mech_list PLAIN LOGIN CRAM-MD5
 #                          SCRAM-SHA-256, saslauthd_path SOCKET
@@ -38,6 +39,7 @@
 
 RL_FULL=0
 RL_STORE=
+RL_WRAP=()
 RL_SECRETS_GROUP=${RL_SECRETS_GROUP:-root}
 RL_POLICY_GROUP=${RL_POLICY_GROUP:-root}
 
@@ -105,7 +107,8 @@ rl_milter_start() {
     mkdir -p "$(dirname "$sock")"
     lab__set "$name" socket "$sock"
     lab__set "$name" conf "$conf"
-    lab_daemon_start "$name" --ready-file "$sock" -- "$RL_MILTER" -f -c "$conf"
+    lab_daemon_start "$name" --ready-file "$sock" -- ${RL_WRAP[@]+"${RL_WRAP[@]}"} \
+        "$RL_MILTER" -f -c "$conf"
 }
 
 rl_authd_start() {
@@ -114,7 +117,8 @@ rl_authd_start() {
     mkdir -p "$(dirname "$sock")"
     lab__set "$name" socket "$sock"
     lab__set "$name" conf "$conf"
-    lab_daemon_start "$name" --ready-file "$sock" -- "$RL_AUTHD" -f -c "$conf"
+    lab_daemon_start "$name" --ready-file "$sock" -- ${RL_WRAP[@]+"${RL_WRAP[@]}"} \
+        "$RL_AUTHD" -f -c "$conf"
 }
 
 rl_sasl_conf() {
