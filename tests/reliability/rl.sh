@@ -16,7 +16,8 @@
 #   rl_pick REDUCED FULL   print REDUCED, or FULL when RL_FULL=1
 #   rl_figure NAME TEXT    print "FIGURE: NAME: TEXT" (run collects these)
 #   rl_ctl ARG...          authgatectl with --store $RL_STORE
-#   rl_conf FILE KEY=VALUE...   write an authgate.conf
+#   rl_conf FILE KEY=VALUE...   write an authgate.conf (a later KEY=VALUE
+#                          replaces an earlier one)
 #   rl_store DIR [INIT_OPTION]...   authgatectl init (as root) into DIR,
 #                          groups from $RL_SECRETS_GROUP / $RL_POLICY_GROUP
 #                          (default: root); sets RL_STORE
@@ -73,11 +74,18 @@ rl_ctl() {
 }
 
 rl_conf() {
-    local file=$1 kv
+    local file=$1 kv k
+    local -A val=()
+    local order=()
     shift
-    : >"$file"
     for kv in "$@"; do
-        printf '%s = %s\n' "${kv%%=*}" "${kv#*=}" >>"$file"
+        k=${kv%%=*}
+        [ -n "${val[$k]+x}" ] || order+=("$k")
+        val[$k]=${kv#*=}
+    done
+    : >"$file"
+    for k in "${order[@]}"; do
+        printf '%s = %s\n' "$k" "${val[$k]}" >>"$file"
     done
 }
 

@@ -6,6 +6,7 @@
  * usage: rl-smtp-load -p PORT -u USERFILE [-c SESSIONS] [-m MESSAGES]
  *                     [-s SECONDS] [-S STOPFILE] [-x SPOOF_PERCENT]
  *                     [-T TIMEOUT] [-l LEDGER] [-t] [-b BODY_LINES]
+ *                     [-r PER_CONNECTION] [-i ID_PREFIX]
  *
  * USERFILE lines: LOGIN PASSWORD MECH (PLAIN or CRAM-MD5); session i uses
  * line i modulo their number.  SESSIONS threads (default 20) each keep one
@@ -16,7 +17,8 @@
  *   spoof-env   MAIL FROM:<ceo@example.com>            -> 553 at MAIL
  *   spoof-hdr   own MAIL FROM, From: ceo@example.com   -> 550 at end of data
  * (SPOOF_PERCENT of them spoofed, default 20, half of each kind), with a
- * header "X-Load-Id: <id>" so the delivered copy can be found.  Replies are
+ * header "X-Load-Id: <id>" so the delivered copy can be found (ids start
+ * with ID_PREFIX, default "L": runs sharing a sink need their own).  Replies are
  * read with a TIMEOUT (seconds, default 60).
  *
  * Outcomes: accepted (250 at end of data), rejected (the 5xx the kind
@@ -25,8 +27,11 @@
  * after the final dot: queued or not, only the sink can tell), and
  * unexpected (anything else: a spoof accepted, a 5xx for a legitimate
  * message, a wrong code).  Without -t a temp or unknown outcome is also an
- * error.  After a broken connection, a timeout or a 421 the session
- * reconnects and authenticates again.
+ * error.  After a broken connection, a timeout, a 421 or any temporary
+ * failure the session reconnects and authenticates again, as a client
+ * retrying later would (Postfix tempfails the rest of a session whose
+ * milter failed); with -r it also does so every PER_CONNECTION messages
+ * (many AUTH commands: what the authd tests need).
  *
  * LEDGER gets one line per message: "ID KIND OUTCOME CODE".
  * Output: "smtp-load: messages N accepted A rejected R temp T unknown U
@@ -61,10 +66,10 @@ enum outcome { O_ACCEPTED, O_REJECTED, O_TEMP, O_UNKNOWN, O_UNEXPECTED, O_COUNT 
 static const char *const out_names[] = {"accepted", "rejected", "temp", "unknown", "unexpected"};
 
 struct conf {
-    int port, sessions, timeout, tolerant, spoof_pct, body_lines;
+    int port, sessions, timeout, tolerant, spoof_pct, body_lines, per_conn;
     unsigned long messages;
     int64_t deadline_ms;
-    const char *stopfile;
+    const char *stopfile, *idprefix;
     rl_cases users;
     FILE *ledger;
     pthread_mutex_t mu; /* ledger and the "unexpected" lines */
@@ -284,8 +289,7 @@ static int judge(struct sess *s, const char *id, enum kind k, int code, int want
     }
     if (code >= 400 && code < 500) {
         ledger(s->c, id, k, O_TEMP, code);
-        if (code == 421)
-            sess_close(s);
+        sess_close(s);
         return 1;
     }
     if (want != 0 && code == want) {
@@ -310,7 +314,7 @@ static void one_message(struct sess *s, const rl_case *u, unsigned long n)
         k = K_SPOOF_ENV;
     else if (r < (unsigned)c->spoof_pct * 10)
         k = K_SPOOF_HDR;
-    snprintf(id, sizeof(id), "L%d-%lu-%lu", s->id, s->seq++, n);
+    snprintf(id, sizeof(id), "%.20s%d-%lu-%lu", c->idprefix, s->id, s->seq++, n);
     if (sess_send(s, "MAIL FROM:<%s>\r\n", k == K_SPOOF_ENV ? "ceo@example.com" : from) != 0) {
         judge(s, id, k, -1, 0, 250, "MAIL", "send failed");
         return;
@@ -370,6 +374,12 @@ static void *session(void *arg)
         if (c->messages > 0 && n >= c->messages)
             break;
         one_message(s, u, n);
+        if (c->per_conn > 0 && s->seq % (unsigned long)c->per_conn == 0 && s->fd >= 0) {
+            char last[LINE_MAX_];
+            if (sess_send(s, "QUIT\r\n") == 0)
+                sess_reply(s, last, sizeof(last));
+            sess_close(s);
+        }
     }
     if (s->fd >= 0) {
         char last[LINE_MAX_];
@@ -397,8 +407,9 @@ int main(int argc, char **argv)
     c.timeout = 60;
     c.spoof_pct = 20;
     c.body_lines = 20;
+    c.idprefix = "L";
     pthread_mutex_init(&c.mu, NULL);
-    while ((ch = getopt(argc, argv, "p:u:c:m:s:S:x:T:l:tb:")) != -1) {
+    while ((ch = getopt(argc, argv, "p:u:c:m:s:S:x:T:l:tb:r:i:")) != -1) {
         switch (ch) {
         case 'p':
             c.port = atoi(optarg);
@@ -432,6 +443,12 @@ int main(int argc, char **argv)
             break;
         case 'b':
             c.body_lines = atoi(optarg);
+            break;
+        case 'r':
+            c.per_conn = atoi(optarg);
+            break;
+        case 'i':
+            c.idprefix = optarg;
             break;
         default:
             goto usage;
@@ -489,7 +506,7 @@ int main(int argc, char **argv)
 usage:
     fprintf(stderr, "usage: rl-smtp-load -p PORT -u USERFILE [-c SESSIONS] [-m MESSAGES] "
                     "[-s SECONDS] [-S STOPFILE] [-x SPOOF_PERCENT] [-T TIMEOUT] [-l LEDGER] "
-                    "[-t] [-b BODY_LINES]\n");
+                    "[-t] [-b BODY_LINES] [-r PER_CONNECTION] [-i ID_PREFIX]\n");
 out:
     if (c.ledger != NULL)
         fclose(c.ledger);
