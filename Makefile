@@ -64,7 +64,7 @@ install: all
 demo:
 	@if [ "$(ROOT)" = 0 ]; then packaging/deps.sh; fi
 	$(MAKE) all
-	tests/demo/demo.sh $(if $(KEEP),--keep)
+	tests/demo/demo.sh --build $(BUILD) $(if $(KEEP),--keep)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

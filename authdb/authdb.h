@@ -543,6 +543,15 @@ typedef struct authdb_conf {
     unsigned authd_threads; /* concurrent verifications */
     unsigned authd_timeout; /* seconds per request */
     char *authd_pidfile;
+    /* authgate-query */
+    char *query_socket; /* UNIX socket path */
+    char *query_user;
+    char *query_socket_group;
+    unsigned query_socket_mode;
+    char *query_pidfile;
+    unsigned query_timeout;      /* seconds for one request to arrive and its answer to leave */
+    unsigned query_idle_timeout; /* seconds a connection may wait for its next request */
+    unsigned query_connections;  /* connections served at once */
 } authdb_conf;
 
 enum authdb_conf_type {

@@ -78,6 +78,22 @@ static const authdb_conf_key conf_keys[] = {
       "seconds a client has to send its request"),
     K("authd_pidfile", AUTHDB_CONF_STRING, authd_pidfile, "/run/authgate/authd.pid", 0, 0,
       "pid file of authgate-authd (empty: none)"),
+    K("query_socket", AUTHDB_CONF_STRING, query_socket, "/run/authgate/query.sock", 0, 0,
+      "UNIX socket of authgate-query (Postfix socketmap and Exim readsocket)"),
+    K("query_user", AUTHDB_CONF_STRING, query_user, "authgate-query", 0, 0,
+      "user authgate-query runs as after opening its socket"),
+    K("query_socket_group", AUTHDB_CONF_STRING, query_socket_group, "", 0, 0,
+      "group of authgate-query's socket (empty: query_user's group)"),
+    K("query_socket_mode", AUTHDB_CONF_MODE, query_socket_mode, "0660", 0, 0777,
+      "mode of authgate-query's socket"),
+    K("query_pidfile", AUTHDB_CONF_STRING, query_pidfile, "/run/authgate/query.pid", 0, 0,
+      "pid file of authgate-query (empty: none)"),
+    K("query_timeout", AUTHDB_CONF_UINT, query_timeout, "10", 1, 300,
+      "seconds a client has to send a request once begun, and to take the answer"),
+    K("query_idle_timeout", AUTHDB_CONF_UINT, query_idle_timeout, "60", 1, 3600,
+      "seconds a connection may wait for its next request"),
+    K("query_connections", AUTHDB_CONF_UINT, query_connections, "256", 1, 1024,
+      "connections authgate-query serves at once (one thread each)"),
 };
 #define CONF_KEY_COUNT (sizeof(conf_keys) / sizeof(conf_keys[0]))
 

@@ -537,6 +537,16 @@ void policy_headers(authdb *h, const authdb_conf *conf, const policy_input *in, 
     finish(conf, v);
 }
 
+void policy_malformed(const authdb_conf *conf, enum policy_stage stage, const char *text,
+                      const char *reason, policy_verdict *v)
+{
+    verdict_init(v, stage);
+    v->cls = POLICY_MALFORMED;
+    reply_sanitize(text, strlen(text), v->text, sizeof(v->text));
+    reply_sanitize(reason, strlen(reason), v->reason, sizeof(v->reason));
+    finish(conf, v);
+}
+
 static int severity(const policy_verdict *v)
 {
     int act = v->would != 0 ? v->would : v->action;

@@ -89,6 +89,13 @@ void policy_mail(authdb *h, const authdb_conf *conf, const policy_input *in, pol
 /* Decide at end of message from the header fields in *in. */
 void policy_headers(authdb *h, const authdb_conf *conf, const policy_input *in, policy_verdict *v);
 
+/* A malformed verdict for a problem found outside the From and Sender
+ * fields (authgate-query: a header section too large to inspect whole):
+ * class, action, codes and report_only exactly as for a malformed field.
+ * text is the reply text, reason the log reason (both printable ASCII). */
+void policy_malformed(const authdb_conf *conf, enum policy_stage stage, const char *text,
+                      const char *reason, policy_verdict *v);
+
 /* Keep the more severe of two verdicts in *acc (reject > tempfail >
  * quarantine > header > accept; the earlier one on a tie). */
 void policy_merge(policy_verdict *acc, const policy_verdict *v);

@@ -16,7 +16,7 @@ libunistring-dev libdb-dev libcmocka-dev"
 TEST="lmdb-utils postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks
 libauthen-sasl-perl gsasl miltertest dovecot-core mandoc clang-format
 valgrind libclang-rt-14-dev m4 libwrap0 libspf2-2 procps iproute2 psmisc
-libnet-ssleay-perl libmariadb3 libpq5 libgnutls-dane0 libidn12 libldap-2.5-0
+openssl libnet-ssleay-perl libmariadb3 libpq5 libgnutls-dane0 libidn12 libldap-2.5-0
 libperl5.36 libsqlite3-0 libnsl2 libpcre2-8-0 libdb5.3
 jq db-util bsdutils util-linux"
 

@@ -6,7 +6,7 @@
 
 lab__exim_conf() {
     local dir=$1 port=$2 hostname=$3 relay_port=$4 sasl_env=$5 mechs=$6 sad=$7 sad_mechs=$8
-    local sad_realm=$9 acl_rcpt=${10} acl_data=${11} extra_main=${12} m
+    local sad_realm=$9 acl_rcpt=${10} acl_data=${11} extra_main=${12} acl_mail=${13} auths=${14} m
     cat <<EOF1
 # written by tests/lab/lab.sh
 exim_path = $LAB_EXIM/usr/sbin/exim4
@@ -26,11 +26,16 @@ rfc1413_hosts =
 log_selector = +smtp_connection +received_recipients
 acl_smtp_rcpt = acl_rcpt
 acl_smtp_data = acl_data
+${acl_mail:+acl_smtp_mail = acl_mail}
 $extra_main
 
 begin acl
 acl_rcpt:
 $acl_rcpt
+${acl_mail:+
+acl_mail:
+$acl_mail
+}
 
 acl_data:
 $acl_data
@@ -65,6 +70,7 @@ EOF1
     fi
     echo
     echo "begin authenticators"
+    [ -z "$auths" ] || printf '%s\n' "$auths"
     for m in $mechs; do
         cat <<EOF1
 cyrus_${m//-/_}:
@@ -103,7 +109,8 @@ EOF1
 
 lab_exim_start() {
     local name=$1 sasl_conf='' sasl_path='' mechs="PLAIN CRAM-MD5" sad='' sad_mechs=PLAIN sad_realm=''
-    local relay_port='' hostname=$LAB_HOST extra_main='' dir port sasl_env t0 binds=()
+    local relay_port='' hostname=$LAB_HOST extra_main='' acl_mail='' auths='' dir port sasl_env t0
+    local binds=()
     local acl_rcpt='  accept authenticated = *
   deny message = 5.7.1 relay not permitted, authenticate first'
     # shellcheck disable=SC2016 # an Exim variable, expanded by Exim
@@ -120,6 +127,8 @@ lab_exim_start() {
         --relay-port) relay_port=$2 && shift 2 ;;
         --acl-rcpt) acl_rcpt=$2 && shift 2 ;;
         --acl-data) acl_data=$2 && shift 2 ;;
+        --acl-mail) acl_mail=$2 && shift 2 ;;
+        --authenticators) auths=$2 && shift 2 ;;
         --main) extra_main="$extra_main$2"$'\n' && shift 2 ;;
         --hostname) hostname=$2 && shift 2 ;;
         *) lab_fail "lab_exim_start: unknown option $1" ;;
@@ -144,7 +153,8 @@ lab_exim_start() {
     fi
     port=$(lab_free_port)
     lab__exim_conf "$dir" "$port" "$hostname" "$relay_port" "$sasl_env" "$mechs" "$sad" \
-        "$sad_mechs" "$sad_realm" "$acl_rcpt" "$acl_data" "$extra_main" >"$dir/exim.conf"
+        "$sad_mechs" "$sad_realm" "$acl_rcpt" "$acl_data" "$extra_main" "$acl_mail" "$auths" \
+        >"$dir/exim.conf"
     lab__set "$name" dir "$dir"
     lab__set "$name" port "$port"
     lab__set "$name" log "$dir/log/mainlog"

@@ -177,6 +177,11 @@
 #       --acl-rcpt TEXT / --acl-data TEXT  replace the ACL bodies (defaults:
 #                  rcpt accepts authenticated, denies the rest; data adds
 #                  "X-Lab-Auth-Id: $authenticated_id")
+#       --acl-mail TEXT   an acl_smtp_mail ACL with this body (default: none,
+#                  MAIL is accepted)
+#       --authenticators TEXT  authenticator definitions put first in the
+#                  authenticators section (e.g. a guide's text); combine
+#                  with --mechs "" to have no generated ones
 #       --main 'LINE'     extra main-section line (repeatable)
 #       --hostname H      primary_hostname (default LAB_HOST)
 #       Records port, dir, log (mainlog), syslog, pid.
