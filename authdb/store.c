@@ -51,10 +51,21 @@ const char *store_env_name(int which)
     return env_dirs[which];
 }
 
+/* fmt has two %s: a (a path) and b.  A path too long to leave room for
+ * the rest is shortened to its head and tail, so the reason is never cut
+ * off (a 5,000-octet --store argument still gets "path too long"). */
 static void why_set(char *why, size_t whylen, const char *fmt, const char *a, const char *b)
 {
-    if (why != NULL && whylen > 0)
-        snprintf(why, whylen, fmt, a, b);
+    char shortened[200];
+    size_t alen = strlen(a);
+
+    if (why == NULL || whylen == 0)
+        return;
+    if (alen > sizeof(shortened) - 1 && alen + strlen(b) + 64 > whylen) {
+        snprintf(shortened, sizeof(shortened), "%.96s...%s", a, a + alen - 96);
+        a = shortened;
+    }
+    snprintf(why, whylen, fmt, a, b);
 }
 
 int store_env_path(const char *dir, int which, char *out, size_t outsz)

@@ -288,7 +288,7 @@ int cli_exit_code(int rc)
 
 const char *cli_esc(const char *s, size_t len, char *buf, size_t bufsz)
 {
-    return authdb_log_escape(s, len, buf, bufsz);
+    return authdb_log_escape(s, len, buf, bufsz < CLI_ECHO_MAX ? bufsz : CLI_ECHO_MAX);
 }
 
 const char *cli_store_dir(const cli *c)
