@@ -80,6 +80,6 @@ read -r sn sw st <<<"$sasl"
 read -r mn mw mt <<<"$milt"
 lab_expect "plugin lookups during the kills: some ran" "$([ "$sn" -gt 0 ] && echo yes)" yes
 lab_expect "milter decisions during the kills: some ran" "$([ "$mn" -gt 0 ] && echo yes)" yes
-rl_figure kill-writer "$summary (${secs} s)"
+rl_figure kill-writer "${summary#kill-writer: } (${secs} s)"
 rl_figure kill-writer-lookups "plugin exchanges $sn wrong $sw temp $st; milter decisions $mn wrong $mw temp/lost $mt"
 lab_finish
