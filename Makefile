@@ -4,6 +4,9 @@
 #   make check      install missing dependencies (as root), build, run every test suite
 #   make demo       run authgate for real in a sandbox (see README.md)
 #   make install    install (DESTDIR honoured)
+#   make deb        Debian packages into build-deb/ (dpkg-buildpackage + lintian)
+#   make install-test   (root) build the packages, install them, run Postfix
+#                   against the installed files, purge them (packaging/install-test.sh)
 #   make deps       install build and test dependencies (as root)
 #   make asan-check unit suite under ASan+UBSan (./build-asan)
 #   make reliability  tests/reliability/run: faults, load, bad input, security
@@ -19,7 +22,7 @@ DESTDIR    ?=
 NINJA := ninja
 ROOT  := $(shell id -u 2>/dev/null)
 
-.PHONY: all deps check unit integration fuzz install demo asan-check format format-check clean distclean reliability
+.PHONY: all deps check unit integration fuzz install deb install-test demo asan-check format format-check clean distclean fleet-check reliability
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -45,6 +48,13 @@ unit: all
 integration: all
 	meson test -C $(BUILD) --print-errorlogs --suite integration $(MESON_TEST_OPTS)
 
+# The fleet tests at full length (50 kill -9 rounds of 100,000 users) and
+# bench-sync (100,000 users); `make integration` runs a reduced set.
+fleet-check: all
+	FLEET_KILL_ROUNDS=50 FLEET_KILL_USERS=100000 meson test -C $(BUILD) --print-errorlogs -t 6 \
+	  --suite integration $$(meson test -C $(BUILD) --list 2>/dev/null | sed -n 's/.*\/ \(fleet-.*\)/\1/p')
+	tests/fleet/bench.sh $(BUILD)/tests/fleet/bench-sync $(BUILD)/tools/authgatectl 100000 200
+
 # libFuzzer needs clang: a separate build directory.
 fuzz:
 	@if [ ! -f build-fuzz/build.ninja ]; then \
@@ -69,6 +79,16 @@ reliability:
 install: all
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
+# Debian packages from packaging/debian (see packaging/build-deb.sh).
+deb:
+	packaging/build-deb.sh build-deb
+
+# Installs the packages on this machine and purges them again: root only,
+# not part of make check (it changes the system's package set; one run at
+# a time, serialized by a lock).
+install-test:
+	packaging/install-test.sh build-deb
+
 demo:
 	@if [ "$(ROOT)" = 0 ]; then packaging/deps.sh; fi
 	$(MAKE) all
@@ -84,4 +104,4 @@ clean:
 	-$(NINJA) -C $(BUILD) clean
 
 distclean:
-	rm -rf $(BUILD) build-fuzz build-asan
+	rm -rf $(BUILD) build-fuzz build-asan build-deb

@@ -75,6 +75,8 @@ enum authdb_status {
     AUTHDB_EBUSY,             /* transaction already active / retries exhausted */
     AUTHDB_ENOMEM,            /* out of memory */
     AUTHDB_EPERM,             /* permission denied on a store file */
+    AUTHDB_EMANAGED,          /* local write to a store that follows a central one */
+    AUTHDB_EREMOTE,           /* the central (PostgreSQL) store failed or is unreachable */
     AUTHDB_STATUS_END_
 };
 
@@ -84,7 +86,7 @@ const char *authdb_strerror(int code);
 
 /* Non-zero when code must be reported as a temporary failure (4xx, SASL_FAIL,
  * "NO temporary ...").  False for OK, NOTFOUND, EINVAL, ETOOLONG, EMISMATCH,
- * EDISABLED, EEXIST, ELIMIT, ERDONLY. */
+ * EDISABLED, EEXIST, ELIMIT, ERDONLY, EMANAGED. */
 int authdb_is_tempfail(int code);
 
 /* ---------------------------------------------------------------------
@@ -139,11 +141,19 @@ enum authdb_open_flags {
     AUTHDB_SECRETS = 1 << 0, /* open the secrets environment */
     AUTHDB_POLICY = 1 << 1,  /* open the policy environment */
     AUTHDB_WRITE = 1 << 2,   /* open read-write (authgatectl only) */
+    AUTHDB_FORCE = 1 << 3,   /* write even if authgate-sync manages the store */
     AUTHDB_BOTH = AUTHDB_SECRETS | AUTHDB_POLICY,
 };
 
 /* Open the store in directory dir.  flags: at least one of AUTHDB_SECRETS,
- * AUTHDB_POLICY, optionally AUTHDB_WRITE.  Creates no files: a missing store
+ * AUTHDB_POLICY, optionally AUTHDB_WRITE and AUTHDB_FORCE.
+ * dir may instead be a PostgreSQL URI ("postgresql://..." or
+ * "postgres://...", libpq syntax) in programs that linked the authdb_pg
+ * library (authdb_pg.h); elsewhere such a URI is AUTHDB_ENOSTORE.
+ * A store that authgate-sync keeps in step with a central one ("managed")
+ * refuses authdb_write() with AUTHDB_EMANAGED unless opened with
+ * AUTHDB_FORCE; a forced write is recorded in the store so that the sync
+ * stops and reports the drift until an explicit resync.  Creates no files: a missing store
  * or environment is AUTHDB_ENOSTORE.  Checks format and schema
  * (AUTHDB_EFOREIGN, AUTHDB_ENEWER), clears stale reader slots.  On failure
  * *out is NULL and, when why is non-NULL, why gets a sentence naming the path
@@ -552,6 +562,11 @@ typedef struct authdb_conf {
     unsigned query_timeout;      /* seconds for one request to arrive and its answer to leave */
     unsigned query_idle_timeout; /* seconds a connection may wait for its next request */
     unsigned query_connections;  /* connections served at once */
+    /* authgate-sync */
+    char *sync_central;      /* libpq connection string of the central store ("": none) */
+    int sync_secrets;        /* bool: copy the secrets too (no: policy only) */
+    unsigned sync_interval;  /* seconds between polls without a notification */
+    unsigned sync_retry_max; /* longest back-off while the center is unreachable */
 } authdb_conf;
 
 enum authdb_conf_type {

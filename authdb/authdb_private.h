@@ -43,6 +43,7 @@ struct store_env {
      * store in place while this process had it open). */
     _Atomic size_t schema_txnid;
     int open;
+    int managed; /* meta "sync:central" was set at open */
 };
 
 /* Everything that belongs to the process that opened it.  After fork() the
@@ -53,11 +54,104 @@ struct store_envset {
     struct store_env e[ENV_COUNT];
 };
 
+/* ------------------------------------------------------------------ kv
+ * The key/value operations every module uses instead of calling LMDB
+ * (kv.c).  The LMDB implementation is inline in kv.c; another backend
+ * (PostgreSQL: pg*.c, library authdb_pg) supplies a struct kv_backend.
+ *
+ * DBs: the named LMDB databases of both environments.  Keys and values
+ * compare bytewise (memcmp, then the shorter first), in every backend.
+ * Value lifetime: a value from kv_get is valid until the next kv call on
+ * the same txn (LMDB: until a write or txn end); one from a cursor until
+ * the next call on that cursor.  Copy out what must live longer.
+ * Status: AUTHDB_OK, AUTHDB_NOTFOUND, AUTHDB_EEXIST (KV_NOOVERWRITE /
+ * KV_NODUPDATA hit), AUTHDB_ENOENV (txn lacks the DB's environment),
+ * MDB_MAP_FULL / MDB_TXN_FULL (noted in the txn; authdb_write grows the map
+ * and runs the callback again), or another store error.
+ */
+enum kv_db {
+    KV_SECRETS_META = 0,
+    KV_USERS,
+    KV_POLICY_META,
+    KV_RULES,
+    KV_RULEIDX, /* dupsort: several values per key */
+    KV_DOMAINS,
+    KV_DB_COUNT
+};
+
+typedef struct kv_val {
+    size_t size;
+    const void *data;
+} kv_val;
+
+enum kv_put_flags { KV_NOOVERWRITE = 1, KV_NODUPDATA = 2 };
+enum kv_op { KV_FIRST = 1, KV_NEXT, KV_SET_KEY, KV_NEXT_DUP, KV_GET_BOTH };
+
+typedef struct kv_cursor kv_cursor;
+
+/* The environment (ENV_SECRETS / ENV_POLICY) a DB lives in, and the meta
+ * DB of an environment. */
+int kv_env_of(enum kv_db db);
+enum kv_db kv_meta_of(int which);
+/* The table name of a DB in the PostgreSQL schema ("secrets_users"). */
+const char *kv_db_name(enum kv_db db);
+
+int kv_get(authdb_txn *txn, enum kv_db db, const void *key, size_t klen, kv_val *out);
+int kv_put(authdb_txn *txn, enum kv_db db, const void *key, size_t klen, const void *val,
+           size_t vlen, unsigned flags);
+/* Delete key (every value of it) when val is NULL, else the one pair. */
+int kv_del(authdb_txn *txn, enum kv_db db, const void *key, size_t klen, const void *val,
+           size_t vlen);
+/* Number of entries (pairs, for KV_RULEIDX). */
+int kv_count(authdb_txn *txn, enum kv_db db, size_t *n);
+/* Remove every entry of a DB (sync's full reload). */
+int kv_clear(authdb_txn *txn, enum kv_db db);
+int kv_cursor_open(authdb_txn *txn, enum kv_db db, kv_cursor **out);
+/* KV_FIRST, KV_NEXT: walk in key order (every pair of a dupsort DB).
+ * KV_SET_KEY: position at *k (input), return its first value.
+ * KV_NEXT_DUP: the next value of the current key.  KV_GET_BOTH: the pair
+ * *k, *v (inputs) exists.  AUTHDB_NOTFOUND past the end. */
+int kv_cursor_get(kv_cursor *c, kv_val *k, kv_val *v, enum kv_op op);
+void kv_cursor_close(kv_cursor *c);
+
+/* A backend other than LMDB.  Handles and txns of such a backend carry
+ * its own state (authdb.bctx, authdb_txn.bt); store.c and kv.c dispatch
+ * here when it is set.  Every function returns an authdb status. */
+struct kv_backend {
+    const char *scheme; /* URI prefix it opens, e.g. "postgresql:" */
+    int (*open)(const char *uri, unsigned flags, void **ctx, char *why, size_t whylen);
+    void (*close)(void *ctx);
+    int (*create)(const char *uri, const authdb_create_opts *o, const char *idhex, char *why,
+                  size_t whylen);
+    /* A read txn (write 0) or the callback txn of authdb_write (write 1:
+     * the backend serializes writers and makes fn's effects atomic). */
+    int (*begin)(void *ctx, int write, void **bt);
+    int (*commit)(void *bt);
+    void (*abort)(void *bt);
+    int (*get)(void *bt, enum kv_db db, const void *key, size_t klen, kv_val *out);
+    int (*put)(void *bt, enum kv_db db, const void *key, size_t klen, const void *val, size_t vlen,
+               unsigned flags);
+    int (*del)(void *bt, enum kv_db db, const void *key, size_t klen, const void *val, size_t vlen);
+    int (*count)(void *bt, enum kv_db db, size_t *n);
+    int (*clear)(void *bt, enum kv_db db);
+    int (*cursor_open)(void *bt, enum kv_db db, void **bc);
+    int (*cursor_get)(void *bc, kv_val *k, kv_val *v, enum kv_op op);
+    void (*cursor_close)(void *bc);
+};
+
+/* The PostgreSQL backend: defined in authdb_pg (pgstore.c).  Weak and
+ * hidden: NULL in programs that did not link authdb_pg (the SASL plugin,
+ * the milter, authd), so they can never open a postgresql:// store. */
+extern const struct kv_backend pg_kv_backend __attribute__((weak, visibility("hidden")));
+
 struct authdb {
     char *dir;
     unsigned flags;
     pthread_mutex_t reopen;
-    _Atomic(struct store_envset *) cur;
+    _Atomic(struct store_envset *) cur; /* LMDB; NULL with a backend */
+    const struct kv_backend *be;        /* NULL: LMDB */
+    void *bctx;                         /* the backend's handle state */
+    int managed;                        /* meta "sync:central" is set (LMDB) */
 };
 
 struct authdb_txn {
@@ -68,6 +162,8 @@ struct authdb_txn {
     MDB_txn *t[ENV_COUNT];   /* NULL until used (write) or begun (read) */
     int map_full[ENV_COUNT]; /* an operation hit MDB_MAP_FULL */
     int locked;              /* holds es->resize for reading */
+    void *bt;                /* the backend's txn (h->be != NULL) */
+    int sync_write;          /* authgate-sync's apply: no drift mark */
     /* Settings every decision needs, read once per transaction (a write
      * of a setting in this txn drops them). */
     authdb_norm norm;
@@ -83,16 +179,28 @@ int store_read_local(authdb *h, unsigned envs, authdb_txn *txn);
 void store_read_local_end(authdb_txn *txn);
 int store_is_write(const authdb_txn *txn);
 int store_env_path(const char *dir, int which, char *out, size_t outsz);
-int store_meta_get(MDB_txn *t, struct store_env *e, const char *key, MDB_val *out);
-int store_meta_put(MDB_txn *t, struct store_env *e, const char *key, const void *val, size_t len);
+int store_meta_get(authdb_txn *txn, int which, const char *key, kv_val *out);
+int store_meta_put(authdb_txn *txn, int which, const char *key, const void *val, size_t len);
+int store_has_env(const authdb_txn *txn, int which);
 const char *store_env_name(int which);
+
+/* Store meta keys the sync keeps on a node (both environments). */
+#define SYNC_META_CENTRAL "sync:central" /* id of the central store followed */
+#define SYNC_META_SEQ     "sync:seq"     /* u64 LE: last change applied */
+#define SYNC_META_DRIFT   "sync:drift"   /* i64 LE: time of a forced local write */
+
+/* authdb_write for authgate-sync's apply (no managed check, no drift
+ * mark). */
+int store_write_sync(authdb *h, authdb_write_fn fn, void *arg);
+int store_is_lmdb(const authdb *h);
 
 /* status.c */
 int status_from_mdb(int rc);
 
 /* settings.c */
 int settings_read_norm(authdb_txn *txn, authdb_norm *out);
-int settings_put_defaults(MDB_txn *t, struct store_env *e, int which, const char *const *given,
+typedef int (*settings_put_fn)(void *arg, const char *key, const void *val, size_t len);
+int settings_put_defaults(int which, const char *const *given, settings_put_fn put, void *arg,
                           char *why, size_t whylen);
 
 /* pwhash.c */
@@ -131,6 +239,9 @@ int norm_strip_subaddress(const authdb_norm *n, char *addr, size_t *len);
 /* policy.c */
 int policy_del_login(authdb_txn *txn, const char *key, size_t klen);
 int policy_has_rules(authdb_txn *txn, int *any);
+int policy_rules_check(const authdb_norm *n, const void *rec, size_t len, const char **why);
+int policy_rules_patterns(const void *rec, size_t len, int (*cb)(const char *, size_t, void *),
+                          void *arg);
 
 /* util: lengths that callers pass as "NUL-terminated" */
 #define ADB_STRLEN(s, l) ((l) == (size_t)-1 ? strlen(s) : (l))

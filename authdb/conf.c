@@ -94,6 +94,15 @@ static const authdb_conf_key conf_keys[] = {
       "seconds a connection may wait for its next request"),
     K("query_connections", AUTHDB_CONF_UINT, query_connections, "256", 1, 1024,
       "connections authgate-query serves at once (one thread each)"),
+    K("sync_central", AUTHDB_CONF_STRING, sync_central, "", 0, 0,
+      "central PostgreSQL store authgate-sync follows: a libpq URI or \"service=NAME\" "
+      "(no password here: use a password file or peer authentication)"),
+    K("sync_secrets", AUTHDB_CONF_BOOL, sync_secrets, "yes", 0, 1,
+      "authgate-sync copies the secrets too (no: policy only, for a milter-only node)"),
+    K("sync_interval", AUTHDB_CONF_UINT, sync_interval, "30", 1, 3600,
+      "seconds between authgate-sync's polls when no change notification arrives"),
+    K("sync_retry_max", AUTHDB_CONF_UINT, sync_retry_max, "60", 1, 3600,
+      "longest wait, in seconds, between attempts while the central store is unreachable"),
 };
 #define CONF_KEY_COUNT (sizeof(conf_keys) / sizeof(conf_keys[0]))
 

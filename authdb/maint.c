@@ -96,6 +96,12 @@ int authdb_backup(authdb *h, const char *destdir, char *why, size_t whylen)
         b.whylen = sizeof(dummy);
     }
     b.why[0] = '\0';
+    if (!store_is_lmdb(h)) {
+        snprintf(b.why, b.whylen, "%s",
+                 "a PostgreSQL store is backed up with PostgreSQL's tools (pg_dump -n authgate), "
+                 "or copied to a directory by authgate-sync");
+        return AUTHDB_EINVAL;
+    }
     if (mkdir(destdir, 0750) == 0) {
         if (chmod(destdir, 0750) != 0)
             return errno;
@@ -161,11 +167,8 @@ static void env_sizes(struct store_env *e, size_t *map, size_t *used, unsigned *
 int authdb_get_stats(authdb *h, authdb_stats *out)
 {
     authdb_txn *txn;
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_stat st;
-    MDB_cursor *c = NULL;
-    MDB_val k, v;
+    kv_cursor *c = NULL;
+    kv_val k = {0}, v = {0};
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -173,28 +176,29 @@ int authdb_get_stats(authdb *h, authdb_stats *out)
     if (rc != AUTHDB_OK)
         return rc;
     out->schema = AUTHDB_SCHEMA;
-    out->readers_max = STORE_MAXREADERS;
-    if (store_txn_env(txn, ENV_SECRETS, &t, &e) == AUTHDB_OK) {
-        mdb_stat(t, e->main, &st);
-        out->users = st.ms_entries;
-        env_sizes(e, &out->secrets_map_size, &out->secrets_used, &out->secrets_readers);
-        rc = status_from_mdb(mdb_cursor_open(t, e->main, &c));
-        for (int r = rc == AUTHDB_OK ? mdb_cursor_get(c, &k, &v, MDB_FIRST) : MDB_NOTFOUND; r == 0;
-             r = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-            if (v.mv_size > 1 && (((unsigned char *)v.mv_data)[1] & AUTHDB_USER_DISABLED))
+    out->readers_max = store_is_lmdb(h) ? STORE_MAXREADERS : 0;
+    if (store_has_env(txn, ENV_SECRETS)) {
+        rc = kv_count(txn, KV_USERS, &out->users);
+        if (rc == AUTHDB_OK && store_is_lmdb(h))
+            env_sizes(&txn->es->e[ENV_SECRETS], &out->secrets_map_size, &out->secrets_used,
+                      &out->secrets_readers);
+        if (rc == AUTHDB_OK)
+            rc = kv_cursor_open(txn, KV_USERS, &c);
+        for (int r = rc == AUTHDB_OK ? kv_cursor_get(c, &k, &v, KV_FIRST) : AUTHDB_NOTFOUND;
+             r == AUTHDB_OK; r = kv_cursor_get(c, &k, &v, KV_NEXT))
+            if (v.size > 1 && (((const unsigned char *)v.data)[1] & AUTHDB_USER_DISABLED))
                 out->users_disabled++;
-        if (c != NULL)
-            mdb_cursor_close(c);
-        c = NULL;
+        kv_cursor_close(c);
     }
-    if (rc == AUTHDB_OK && store_txn_env(txn, ENV_POLICY, &t, &e) == AUTHDB_OK) {
-        mdb_stat(t, e->main, &st);
-        out->rule_logins = st.ms_entries;
-        mdb_stat(t, e->ruleidx, &st);
-        out->rules = st.ms_entries;
-        mdb_stat(t, e->domains, &st);
-        out->domains = st.ms_entries;
-        env_sizes(e, &out->policy_map_size, &out->policy_used, &out->policy_readers);
+    if (rc == AUTHDB_OK && store_has_env(txn, ENV_POLICY)) {
+        rc = kv_count(txn, KV_RULES, &out->rule_logins);
+        if (rc == AUTHDB_OK)
+            rc = kv_count(txn, KV_RULEIDX, &out->rules);
+        if (rc == AUTHDB_OK)
+            rc = kv_count(txn, KV_DOMAINS, &out->domains);
+        if (rc == AUTHDB_OK && store_is_lmdb(h))
+            env_sizes(&txn->es->e[ENV_POLICY], &out->policy_map_size, &out->policy_used,
+                      &out->policy_readers);
     }
     authdb_txn_end(txn);
     return rc;
@@ -259,32 +263,29 @@ static void check_modes(authdb *h, int which, struct checker *ck)
 
 static void check_secrets(authdb_txn *txn, struct checker *ck)
 {
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_cursor *c;
-    MDB_val k, v;
+    kv_cursor *c;
+    kv_val k = {0}, v = {0};
     authdb_secrets *s;
     char login[AUTHDB_NAME_BUFSZ];
 
-    store_txn_env(txn, ENV_SECRETS, &t, &e);
-    if (store_meta_get(t, e, "dummy_hash", &v) != AUTHDB_OK)
+    if (store_meta_get(txn, ENV_SECRETS, "dummy_hash", &v) != AUTHDB_OK)
         report(ck, AUTHDB_CHECK_ERROR, "%s%s",
                "secrets: dummy hash missing (unknown logins "
                "would answer faster than wrong passwords)",
                "");
-    if (mdb_cursor_open(t, e->main, &c) != 0)
+    if (kv_cursor_open(txn, KV_USERS, &c) != AUTHDB_OK)
         return;
-    for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
-         r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    for (int r = kv_cursor_get(c, &k, &v, KV_FIRST); r == AUTHDB_OK;
+         r = kv_cursor_get(c, &k, &v, KV_NEXT)) {
         snprintf(login, sizeof(login), "%.*s",
-                 (int)(k.mv_size < AUTHDB_LOGIN_MAX ? k.mv_size : AUTHDB_LOGIN_MAX),
-                 (char *)k.mv_data);
-        if (secret_decode(v.mv_data, v.mv_size, &s) != AUTHDB_OK)
+                 (int)(k.size < AUTHDB_LOGIN_MAX ? k.size : AUTHDB_LOGIN_MAX),
+                 (const char *)k.data);
+        if (secret_decode(v.data, v.size, &s) != AUTHDB_OK)
             report(ck, AUTHDB_CHECK_ERROR, "login %s: %s", login, "secrets record is corrupt");
         else
             authdb_secrets_free(s);
     }
-    mdb_cursor_close(c);
+    kv_cursor_close(c);
 }
 
 struct orphan_ctx {
@@ -296,24 +297,21 @@ struct orphan_ctx {
 static int check_rule_cb(const char *login, const authdb_rule *r, void *arg)
 {
     struct orphan_ctx *o = arg;
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_val k = {strlen(r->pattern), (void *)r->pattern}, v = {strlen(login), (void *)login};
-    MDB_cursor *c;
+    kv_val k = {strlen(r->pattern), r->pattern}, v = {strlen(login), login};
+    kv_cursor *c;
 
-    store_txn_env(o->txn, ENV_POLICY, &t, &e);
-    if (mdb_cursor_open(t, e->ruleidx, &c) == 0) {
-        if (mdb_cursor_get(c, &k, &v, MDB_GET_BOTH) != 0)
+    if (kv_cursor_open(o->txn, KV_RULEIDX, &c) == AUTHDB_OK) {
+        if (kv_cursor_get(c, &k, &v, KV_GET_BOTH) != AUTHDB_OK)
             report(o->ck, AUTHDB_CHECK_ERROR, "login %s: rule %s missing from the index", login,
                    r->pattern);
-        mdb_cursor_close(c);
+        kv_cursor_close(c);
     }
     if (strcmp(o->last, login) == 0)
         return AUTHDB_OK;
     snprintf(o->last, sizeof(o->last), "%s", login);
-    if (store_txn_env(o->txn, ENV_SECRETS, &t, &e) == AUTHDB_OK) {
-        MDB_val uk = {strlen(login), (void *)login}, uv;
-        if (mdb_get(t, e->main, &uk, &uv) == MDB_NOTFOUND)
+    if (store_has_env(o->txn, ENV_SECRETS)) {
+        kv_val uv;
+        if (kv_get(o->txn, KV_USERS, login, strlen(login), &uv) == AUTHDB_NOTFOUND)
             report(o->ck, AUTHDB_CHECK_WARN, "login %s: has send-as rules but no password%s", login,
                    " (orphan; authgatectl user del removes both)");
     }
@@ -328,7 +326,7 @@ int authdb_check(authdb *h, authdb_check_cb cb, void *arg)
     char a[32], b[32];
     int rc, dead;
 
-    for (int i = 0; i < ENV_COUNT; i++) {
+    for (int i = 0; i < ENV_COUNT && store_is_lmdb(h); i++) {
         if (!(h->flags & (1u << i)))
             continue;
         check_modes(h, i, &ck);
@@ -344,19 +342,15 @@ int authdb_check(authdb *h, authdb_check_cb cb, void *arg)
     if (rc != AUTHDB_OK)
         return rc;
     if ((h->flags & AUTHDB_BOTH) == AUTHDB_BOTH) {
-        MDB_txn *t;
-        struct store_env *e;
-        MDB_val v1, v2;
-        store_txn_env(txn, ENV_SECRETS, &t, &e);
-        if (store_meta_get(t, e, "s:local_part_case", &v1) != AUTHDB_OK)
-            v1.mv_size = 0;
-        snprintf(a, sizeof(a), "%.*s", (int)(v1.mv_size < 31 ? v1.mv_size : 31),
-                 v1.mv_size ? (char *)v1.mv_data : "");
-        store_txn_env(txn, ENV_POLICY, &t, &e);
-        if (store_meta_get(t, e, "s:local_part_case", &v2) != AUTHDB_OK)
-            v2.mv_size = 0;
-        snprintf(b, sizeof(b), "%.*s", (int)(v2.mv_size < 31 ? v2.mv_size : 31),
-                 v2.mv_size ? (char *)v2.mv_data : "");
+        kv_val v1, v2;
+        if (store_meta_get(txn, ENV_SECRETS, "s:local_part_case", &v1) != AUTHDB_OK)
+            v1.size = 0;
+        snprintf(a, sizeof(a), "%.*s", (int)(v1.size < 31 ? v1.size : 31),
+                 v1.size ? (const char *)v1.data : "");
+        if (store_meta_get(txn, ENV_POLICY, "s:local_part_case", &v2) != AUTHDB_OK)
+            v2.size = 0;
+        snprintf(b, sizeof(b), "%.*s", (int)(v2.size < 31 ? v2.size : 31),
+                 v2.size ? (const char *)v2.data : "");
         if (strcmp(a, b) != 0)
             report(&ck, AUTHDB_CHECK_ERROR,
                    "local_part_case differs between secrets (%s) and policy (%s): run "

@@ -151,49 +151,42 @@ static int rule_keys(authdb_txn *txn, const char *login, size_t len, const char 
     return rc;
 }
 
-static int rules_put(authdb_txn *txn, MDB_txn *t, struct store_env *e, const char *key, size_t klen,
-                     struct rule_ent *ents, size_t n)
+static int rules_put(authdb_txn *txn, const char *key, size_t klen, struct rule_ent *ents, size_t n)
 {
-    MDB_val k = {klen, (void *)key}, v;
     unsigned char *rec;
     size_t rlen;
     int rc;
 
     if (n == 0)
-        return status_from_mdb(mdb_del(t, e->main, &k, NULL));
+        return kv_del(txn, KV_RULES, key, klen, NULL, 0);
     rc = rules_encode(ents, n, &rec, &rlen);
     if (rc != AUTHDB_OK)
         return rc;
-    v.mv_data = rec;
-    v.mv_size = rlen;
-    rc = store_note(txn, ENV_POLICY, mdb_put(t, e->main, &k, &v, 0));
+    rc = kv_put(txn, KV_RULES, key, klen, rec, rlen, 0);
     free(rec);
-    return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL ? rc : status_from_mdb(rc);
+    return rc;
 }
 
-static int index_update(authdb_txn *txn, MDB_txn *t, struct store_env *e, const char *pat,
-                        size_t plen, const char *key, size_t klen, int add)
+static int index_update(authdb_txn *txn, const char *pat, size_t plen, const char *key, size_t klen,
+                        int add)
 {
-    MDB_val k = {plen, (void *)pat}, v = {klen, (void *)key};
     int rc;
 
     if (add) {
-        rc = store_note(txn, ENV_POLICY, mdb_put(t, e->ruleidx, &k, &v, MDB_NODUPDATA));
-        if (rc == MDB_KEYEXIST)
-            rc = 0;
-        return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL ? rc : status_from_mdb(rc);
+        rc = kv_put(txn, KV_RULEIDX, pat, plen, key, klen, KV_NODUPDATA);
+        return rc == AUTHDB_EEXIST ? AUTHDB_OK : rc;
     }
-    rc = mdb_del(t, e->ruleidx, &k, &v);
-    return rc == MDB_NOTFOUND ? AUTHDB_OK : status_from_mdb(rc);
+    rc = kv_del(txn, KV_RULEIDX, pat, plen, key, klen);
+    return rc == AUTHDB_NOTFOUND ? AUTHDB_OK : rc;
 }
 
 /* Load a login's rules into a fresh array with one spare slot.  The
- * record is copied (*copy, caller frees): LMDB's pointers die at the next
- * update in a write txn. */
-static int rules_load(MDB_txn *t, struct store_env *e, const char *key, size_t klen,
-                      struct rule_ent **ents, size_t *n, void **copy)
+ * record is copied (*copy, caller frees): the store's pointers die at the
+ * next update in a write txn. */
+static int rules_load(authdb_txn *txn, const char *key, size_t klen, struct rule_ent **ents,
+                      size_t *n, void **copy)
 {
-    MDB_val k = {klen, (void *)key}, v;
+    kv_val v;
     int rc;
 
     *n = 0;
@@ -201,16 +194,16 @@ static int rules_load(MDB_txn *t, struct store_env *e, const char *key, size_t k
     *ents = calloc(AUTHDB_RULES_MAX + 1, sizeof(**ents));
     if (*ents == NULL)
         return AUTHDB_ENOMEM;
-    rc = status_from_mdb(mdb_get(t, e->main, &k, &v));
+    rc = kv_get(txn, KV_RULES, key, klen, &v);
     if (rc == AUTHDB_NOTFOUND)
         return AUTHDB_OK;
     if (rc != AUTHDB_OK)
         return rc;
-    *copy = malloc(v.mv_size ? v.mv_size : 1);
+    *copy = malloc(v.size ? v.size : 1);
     if (*copy == NULL)
         return AUTHDB_ENOMEM;
-    memcpy(*copy, v.mv_data, v.mv_size);
-    return rules_decode(*copy, v.mv_size, *ents, n);
+    memcpy(*copy, v.data, v.size);
+    return rules_decode(*copy, v.size, *ents, n);
 }
 
 int authdb_rule_add(authdb_txn *txn, const char *login, size_t len, enum authdb_rule_action action,
@@ -220,8 +213,6 @@ int authdb_rule_add(authdb_txn *txn, const char *login, size_t len, enum authdb_
     size_t klen, n, i;
     authdb_rule r;
     struct rule_ent *ents = NULL;
-    MDB_txn *t;
-    struct store_env *e;
     void *v = NULL;
     int rc;
 
@@ -229,11 +220,11 @@ int authdb_rule_add(authdb_txn *txn, const char *login, size_t len, enum authdb_
         return AUTHDB_ERDONLY;
     if (action != AUTHDB_ALLOW && action != AUTHDB_DENY)
         return AUTHDB_EINVAL;
-    rc = store_txn_env(txn, ENV_POLICY, &t, &e);
+    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
     if (rc == AUTHDB_OK)
         rc = rule_keys(txn, login, len, pattern, plen, key, &klen, &r);
     if (rc == AUTHDB_OK)
-        rc = rules_load(t, e, key, klen, &ents, &n, &v);
+        rc = rules_load(txn, key, klen, &ents, &n, &v);
     if (rc != AUTHDB_OK)
         goto out;
     for (i = 0; i < n; i++)
@@ -253,9 +244,9 @@ int authdb_rule_add(authdb_txn *txn, const char *login, size_t len, enum authdb_
         n++;
     }
     ents[i].action = (unsigned char)action;
-    rc = rules_put(txn, t, e, key, klen, ents, n);
+    rc = rules_put(txn, key, klen, ents, n);
     if (rc == AUTHDB_OK)
-        rc = index_update(txn, t, e, r.pattern, strlen(r.pattern), key, klen, 1);
+        rc = index_update(txn, r.pattern, strlen(r.pattern), key, klen, 1);
 out:
     free(ents);
     free(v);
@@ -269,18 +260,16 @@ int authdb_rule_del(authdb_txn *txn, const char *login, size_t len, const char *
     size_t klen, n, i;
     authdb_rule r;
     struct rule_ent *ents = NULL;
-    MDB_txn *t;
-    struct store_env *e;
     void *v = NULL;
     int rc;
 
     if (!store_is_write(txn))
         return AUTHDB_ERDONLY;
-    rc = store_txn_env(txn, ENV_POLICY, &t, &e);
+    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
     if (rc == AUTHDB_OK)
         rc = rule_keys(txn, login, len, pattern, plen, key, &klen, &r);
     if (rc == AUTHDB_OK)
-        rc = rules_load(t, e, key, klen, &ents, &n, &v);
+        rc = rules_load(txn, key, klen, &ents, &n, &v);
     if (rc != AUTHDB_OK)
         goto out;
     for (i = 0; i < n; i++)
@@ -293,9 +282,9 @@ int authdb_rule_del(authdb_txn *txn, const char *login, size_t len, const char *
     }
     memmove(ents + i, ents + i + 1, (n - i - 1) * sizeof(*ents));
     n--;
-    rc = rules_put(txn, t, e, key, klen, ents, n);
+    rc = rules_put(txn, key, klen, ents, n);
     if (rc == AUTHDB_OK)
-        rc = index_update(txn, t, e, r.pattern, strlen(r.pattern), key, klen, 0);
+        rc = index_update(txn, r.pattern, strlen(r.pattern), key, klen, 0);
 out:
     free(ents);
     free(v);
@@ -306,15 +295,12 @@ int policy_del_login(authdb_txn *txn, const char *key, size_t klen)
 {
     struct rule_ent *ents = NULL;
     size_t n;
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_val k = {klen, (void *)key};
     void *v = NULL;
     int rc;
 
-    rc = store_txn_env(txn, ENV_POLICY, &t, &e);
+    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
     if (rc == AUTHDB_OK)
-        rc = rules_load(t, e, key, klen, &ents, &n, &v);
+        rc = rules_load(txn, key, klen, &ents, &n, &v);
     if (rc != AUTHDB_OK)
         goto out;
     if (n == 0) {
@@ -322,10 +308,10 @@ int policy_del_login(authdb_txn *txn, const char *key, size_t klen)
         goto out;
     }
     for (size_t i = 0; i < n && rc == AUTHDB_OK; i++) {
-        rc = index_update(txn, t, e, ents[i].pat, ents[i].len, key, klen, 0);
+        rc = index_update(txn, ents[i].pat, ents[i].len, key, klen, 0);
     }
     if (rc == AUTHDB_OK)
-        rc = status_from_mdb(mdb_del(t, e->main, &k, NULL));
+        rc = kv_del(txn, KV_RULES, key, klen, NULL, 0);
 out:
     free(ents);
     free(v);
@@ -334,22 +320,70 @@ out:
 
 int policy_has_rules(authdb_txn *txn, int *any)
 {
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_stat st;
-    int rc = store_txn_env(txn, ENV_POLICY, &t, &e);
+    size_t n;
+    int rc = kv_count(txn, KV_RULES, &n);
 
-    *any = 0;
-    if (rc != AUTHDB_OK)
-        return rc;
-    rc = mdb_stat(t, e->main, &st);
-    if (rc != 0)
-        return status_from_mdb(rc);
-    *any = st.ms_entries > 0;
-    return AUTHDB_OK;
+    *any = rc == AUTHDB_OK && n > 0;
+    return rc;
 }
 
-static int emit_rules(const char *login, const MDB_val *v, authdb_rule_cb cb, void *arg)
+/* Is rec a rules record authdb could have written under norm n: every
+ * pattern normalized and of its kind, entries sorted and unique?  *why
+ * gets a static reason. */
+int policy_rules_check(const authdb_norm *n, const void *rec, size_t len, const char **why)
+{
+    struct rule_ent *ents;
+    authdb_rule r;
+    const char *w;
+    size_t cnt;
+    int rc;
+
+    ents = calloc(AUTHDB_RULES_MAX, sizeof(*ents));
+    if (ents == NULL)
+        return AUTHDB_ENOMEM;
+    *why = "malformed rules record";
+    rc = rules_decode(rec, len, ents, &cnt);
+    if (rc == AUTHDB_OK && cnt == 0) {
+        *why = "empty rules record (a login without rules has no record)";
+        rc = AUTHDB_ECORRUPT;
+    }
+    for (size_t i = 0; i < cnt && rc == AUTHDB_OK; i++) {
+        if (i > 0 && ent_cmp(&ents[i - 1], &ents[i]) >= 0) {
+            *why = "rules not sorted or repeated";
+            rc = AUTHDB_ECORRUPT;
+        } else if (authdb_rule_parse(n, ents[i].pat, ents[i].len, &r, &w) != AUTHDB_OK) {
+            *why = "a pattern is not a valid address, @domain or *";
+            rc = AUTHDB_ECORRUPT;
+        } else if ((unsigned)r.kind != ents[i].kind || strlen(r.pattern) != ents[i].len ||
+                   memcmp(r.pattern, ents[i].pat, ents[i].len) != 0) {
+            *why = "a pattern is not in normalized form or not of its kind";
+            rc = AUTHDB_ECORRUPT;
+        }
+    }
+    free(ents);
+    return rc;
+}
+
+/* The index entries a rules record implies: cb(pattern, plen, arg) for
+ * each rule (authgate-sync rebuilds a node's index from its records). */
+int policy_rules_patterns(const void *rec, size_t len, int (*cb)(const char *, size_t, void *),
+                          void *arg)
+{
+    struct rule_ent *ents;
+    size_t n;
+    int rc;
+
+    ents = calloc(AUTHDB_RULES_MAX, sizeof(*ents));
+    if (ents == NULL)
+        return AUTHDB_ENOMEM;
+    rc = rules_decode(rec, len, ents, &n);
+    for (size_t i = 0; i < n && rc == AUTHDB_OK; i++)
+        rc = cb(ents[i].pat, ents[i].len, arg);
+    free(ents);
+    return rc;
+}
+
+static int emit_rules(const char *login, const kv_val *v, authdb_rule_cb cb, void *arg)
 {
     struct rule_ent *ents;
     size_t n;
@@ -359,7 +393,7 @@ static int emit_rules(const char *login, const MDB_val *v, authdb_rule_cb cb, vo
     ents = calloc(AUTHDB_RULES_MAX, sizeof(*ents));
     if (ents == NULL)
         return AUTHDB_ENOMEM;
-    rc = rules_decode(v->mv_data, v->mv_size, ents, &n);
+    rc = rules_decode(v->data, v->size, ents, &n);
     for (size_t i = 0; i < n && rc == AUTHDB_OK; i++) {
         memset(&r, 0, sizeof(r));
         r.action = ents[i].action;
@@ -377,47 +411,40 @@ int authdb_rule_foreach(authdb *h, authdb_txn *txn, const char *login, size_t le
     authdb_txn *use;
     char key[AUTHDB_NAME_BUFSZ];
     size_t klen;
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_cursor *c = NULL;
-    MDB_val k, v;
+    kv_cursor *c = NULL;
+    kv_val k = {0}, v = {0};
     int own, rc;
 
     rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
     if (rc != AUTHDB_OK)
         return rc;
-    store_txn_env(use, ENV_POLICY, &t, &e);
     if (login != NULL) {
         rc = rule_keys(use, login, len, NULL, 0, key, &klen, NULL);
-        if (rc != AUTHDB_OK)
-            goto out;
-        k.mv_data = key;
-        k.mv_size = klen;
-        rc = status_from_mdb(mdb_get(t, e->main, &k, &v));
+        if (rc == AUTHDB_OK)
+            rc = kv_get(use, KV_RULES, key, klen, &v);
         if (rc == AUTHDB_OK)
             rc = emit_rules(key, &v, cb, arg);
         goto out;
     }
-    rc = status_from_mdb(mdb_cursor_open(t, e->main, &c));
+    rc = kv_cursor_open(use, KV_RULES, &c);
     if (rc != AUTHDB_OK)
         goto out;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size > AUTHDB_LOGIN_MAX) {
+    for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == AUTHDB_OK;
+         rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
+        if (k.size > AUTHDB_LOGIN_MAX) {
             rc = AUTHDB_ECORRUPT;
             break;
         }
-        memcpy(key, k.mv_data, k.mv_size);
-        key[k.mv_size] = '\0';
+        memcpy(key, k.data, k.size);
+        key[k.size] = '\0';
         rc = emit_rules(key, &v, cb, arg);
         if (rc != AUTHDB_OK)
             break;
     }
-    if (rc == MDB_NOTFOUND)
+    if (rc == AUTHDB_NOTFOUND)
         rc = AUTHDB_OK;
 out:
-    if (c != NULL)
-        mdb_cursor_close(c);
+    kv_cursor_close(c);
     if (own)
         authdb_txn_end(use);
     return rc;
@@ -425,20 +452,20 @@ out:
 
 /* --------------------------------------------------------------- decide */
 
-static int self_send_on(authdb_txn *txn, MDB_txn *t, struct store_env *e, int *on)
+static int self_send_on(authdb_txn *txn, int *on)
 {
-    MDB_val v;
+    kv_val v;
     int rc;
 
     if (txn->self_send >= 0) {
         *on = txn->self_send;
         return AUTHDB_OK;
     }
-    rc = store_meta_get(t, e, "s:self_send", &v);
+    rc = store_meta_get(txn, ENV_POLICY, "s:self_send", &v);
     if (rc == AUTHDB_NOTFOUND)
         *on = 1;
     else if (rc == AUTHDB_OK)
-        *on = v.mv_size == 3 && memcmp(v.mv_data, "yes", 3) == 0;
+        *on = v.size == 3 && memcmp(v.data, "yes", 3) == 0;
     else
         return rc;
     txn->self_send = *on;
@@ -446,12 +473,12 @@ static int self_send_on(authdb_txn *txn, MDB_txn *t, struct store_env *e, int *o
 }
 
 /* Decide for normalized login key and normalized, stripped address. */
-static int decide(authdb_txn *txn, MDB_txn *t, struct store_env *e, const authdb_norm *n,
-                  const char *key, size_t klen, const char *addr, size_t alen, authdb_verdict *out)
+static int decide(authdb_txn *txn, const authdb_norm *n, const char *key, size_t klen,
+                  const char *addr, size_t alen, authdb_verdict *out)
 {
     struct rule_ent *ents = NULL, *win[4][3] = {{0}};
     size_t cnt = 0, at;
-    MDB_val k = {klen, (void *)key}, v;
+    kv_val v;
     char self[AUTHDB_NAME_BUFSZ];
     size_t slen = klen;
     int rc, on, self_hit = 0, best = 0;
@@ -461,7 +488,7 @@ static int decide(authdb_txn *txn, MDB_txn *t, struct store_env *e, const authdb
     memcpy(out->address, addr, alen + 1);
     if (norm_split(addr, alen, &at) == AUTHDB_OK)
         dom = addr + at + 1;
-    rc = self_send_on(txn, t, e, &on);
+    rc = self_send_on(txn, &on);
     if (rc != AUTHDB_OK)
         return rc;
     if (on && norm_split(key, klen, &at) == AUTHDB_OK) {
@@ -469,14 +496,14 @@ static int decide(authdb_txn *txn, MDB_txn *t, struct store_env *e, const authdb
         norm_strip_subaddress(n, self, &slen);
         self_hit = slen == alen && memcmp(self, addr, alen) == 0;
     }
-    rc = status_from_mdb(mdb_get(t, e->main, &k, &v));
+    rc = kv_get(txn, KV_RULES, key, klen, &v);
     if (rc == AUTHDB_OK)
-        rc = rules_decode(v.mv_data, v.mv_size, NULL, &cnt);
+        rc = rules_decode(v.data, v.size, NULL, &cnt);
     if (rc == AUTHDB_OK && cnt > 0) {
         ents = calloc(cnt, sizeof(*ents));
         if (ents == NULL)
             return AUTHDB_ENOMEM;
-        rc = rules_decode(v.mv_data, v.mv_size, ents, &cnt);
+        rc = rules_decode(v.data, v.size, ents, &cnt);
     } else if (rc == AUTHDB_NOTFOUND) {
         rc = AUTHDB_OK;
     }
@@ -536,8 +563,6 @@ int authdb_sender_check(authdb *h, authdb_txn *txn, const char *login, size_t ll
     authdb_norm n;
     char key[AUTHDB_NAME_BUFSZ], addr[AUTHDB_NAME_BUFSZ];
     size_t klen, al;
-    MDB_txn *t;
-    struct store_env *e;
     const char *w;
     int own, rc;
 
@@ -547,7 +572,6 @@ int authdb_sender_check(authdb *h, authdb_txn *txn, const char *login, size_t ll
     rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
     if (rc != AUTHDB_OK)
         return rc;
-    store_txn_env(use, ENV_POLICY, &t, &e);
     rc = settings_read_norm(use, &n);
     if (rc == AUTHDB_OK)
         rc = authdb_norm_login(&n, login, ADB_STRLEN(login, llen), key, sizeof(key), &klen, why);
@@ -555,7 +579,7 @@ int authdb_sender_check(authdb *h, authdb_txn *txn, const char *login, size_t ll
         rc = authdb_norm_address(&n, address, ADB_STRLEN(address, alen), 1, addr, sizeof(addr), &al,
                                  why);
     if (rc == AUTHDB_OK)
-        rc = decide(use, t, e, &n, key, klen, addr, al, out);
+        rc = decide(use, &n, key, klen, addr, al, out);
     if (own)
         authdb_txn_end(use);
     return rc;
@@ -588,27 +612,26 @@ static int str_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int index_collect(MDB_txn *t, struct store_env *e, const char *pat, size_t plen,
-                         struct login_list *l)
+static int index_collect(authdb_txn *txn, const char *pat, size_t plen, struct login_list *l)
 {
-    MDB_cursor *c = NULL;
-    MDB_val k = {plen, (void *)pat}, v;
-    int rc = status_from_mdb(mdb_cursor_open(t, e->ruleidx, &c));
+    kv_cursor *c = NULL;
+    kv_val k = {plen, pat}, v = {0};
+    int rc = kv_cursor_open(txn, KV_RULEIDX, &c);
 
     if (rc != AUTHDB_OK)
         return rc;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY); rc == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
-        if (v.mv_size > AUTHDB_LOGIN_MAX) {
+    for (rc = kv_cursor_get(c, &k, &v, KV_SET_KEY); rc == AUTHDB_OK;
+         rc = kv_cursor_get(c, &k, &v, KV_NEXT_DUP)) {
+        if (v.size > AUTHDB_LOGIN_MAX) {
             rc = AUTHDB_ECORRUPT;
             break;
         }
-        rc = list_add(l, v.mv_data, v.mv_size);
+        rc = list_add(l, v.data, v.size);
         if (rc != AUTHDB_OK)
             break;
     }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND ? AUTHDB_OK : status_from_mdb(rc);
+    kv_cursor_close(c);
+    return rc == AUTHDB_NOTFOUND ? AUTHDB_OK : rc;
 }
 
 int authdb_senders_for(authdb *h, authdb_txn *txn, const char *address, size_t alen,
@@ -619,8 +642,6 @@ int authdb_senders_for(authdb *h, authdb_txn *txn, const char *address, size_t a
     struct login_list l = {0};
     char addr[AUTHDB_NAME_BUFSZ], dpat[AUTHDB_NAME_BUFSZ + 1];
     size_t al, at;
-    MDB_txn *t;
-    struct store_env *e;
     authdb_verdict vd;
     const char *w;
     int own, rc;
@@ -630,7 +651,6 @@ int authdb_senders_for(authdb *h, authdb_txn *txn, const char *address, size_t a
     rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
     if (rc != AUTHDB_OK)
         return rc;
-    store_txn_env(use, ENV_POLICY, &t, &e);
     rc = settings_read_norm(use, &n);
     if (rc == AUTHDB_OK)
         rc = authdb_norm_address(&n, address, ADB_STRLEN(address, alen), 1, addr, sizeof(addr), &al,
@@ -639,11 +659,11 @@ int authdb_senders_for(authdb *h, authdb_txn *txn, const char *address, size_t a
         goto out;
     norm_split(addr, al, &at);
     snprintf(dpat, sizeof(dpat), "@%s", addr + at + 1);
-    rc = index_collect(t, e, addr, al, &l);
+    rc = index_collect(use, addr, al, &l);
     if (rc == AUTHDB_OK)
-        rc = index_collect(t, e, dpat, strlen(dpat), &l);
+        rc = index_collect(use, dpat, strlen(dpat), &l);
     if (rc == AUTHDB_OK)
-        rc = index_collect(t, e, "*", 1, &l);
+        rc = index_collect(use, "*", 1, &l);
     if (rc == AUTHDB_OK)
         rc = list_add(&l, addr, al); /* the address as its own login */
     if (rc != AUTHDB_OK)
@@ -652,7 +672,7 @@ int authdb_senders_for(authdb *h, authdb_txn *txn, const char *address, size_t a
     for (size_t i = 0; i < l.n && rc == AUTHDB_OK; i++) {
         if (i > 0 && strcmp(l.v[i], l.v[i - 1]) == 0)
             continue;
-        rc = decide(use, t, e, &n, l.v[i], strlen(l.v[i]), addr, al, &vd);
+        rc = decide(use, &n, l.v[i], strlen(l.v[i]), addr, al, &vd);
         if (rc == AUTHDB_OK && vd.allowed)
             rc = cb(l.v[i], arg);
     }
@@ -679,45 +699,32 @@ int authdb_domain_add(authdb_txn *txn, const char *domain, size_t len)
     char key[AUTHDB_DOMAIN_MAX + 1];
     unsigned char ver = RECORD_VERSION;
     size_t klen;
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_val k, v = {1, &ver};
     int rc;
 
     if (!store_is_write(txn))
         return AUTHDB_ERDONLY;
-    rc = store_txn_env(txn, ENV_POLICY, &t, &e);
+    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
     if (rc == AUTHDB_OK)
         rc = domain_key(domain, len, key, &klen);
-    if (rc != AUTHDB_OK)
-        return rc;
-    k.mv_data = key;
-    k.mv_size = klen;
-    rc = store_note(txn, ENV_POLICY, mdb_put(t, e->domains, &k, &v, MDB_NOOVERWRITE));
-    if (rc == MDB_KEYEXIST)
-        return AUTHDB_EEXIST;
-    return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL ? rc : status_from_mdb(rc);
+    if (rc == AUTHDB_OK)
+        rc = kv_put(txn, KV_DOMAINS, key, klen, &ver, 1, KV_NOOVERWRITE);
+    return rc;
 }
 
 int authdb_domain_del(authdb_txn *txn, const char *domain, size_t len)
 {
     char key[AUTHDB_DOMAIN_MAX + 1];
     size_t klen;
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_val k;
     int rc;
 
     if (!store_is_write(txn))
         return AUTHDB_ERDONLY;
-    rc = store_txn_env(txn, ENV_POLICY, &t, &e);
+    rc = store_has_env(txn, ENV_POLICY) ? AUTHDB_OK : AUTHDB_ENOENV;
     if (rc == AUTHDB_OK)
         rc = domain_key(domain, len, key, &klen);
-    if (rc != AUTHDB_OK)
-        return rc;
-    k.mv_data = key;
-    k.mv_size = klen;
-    return status_from_mdb(mdb_del(t, e->domains, &k, NULL));
+    if (rc == AUTHDB_OK)
+        rc = kv_del(txn, KV_DOMAINS, key, klen, NULL, 0);
+    return rc;
 }
 
 int authdb_domain_is_local(authdb *h, authdb_txn *txn, const char *domain, size_t len)
@@ -725,9 +732,7 @@ int authdb_domain_is_local(authdb *h, authdb_txn *txn, const char *domain, size_
     authdb_txn *use;
     char key[AUTHDB_DOMAIN_MAX + 1];
     size_t klen;
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_val k, v;
+    kv_val v;
     int own, rc;
 
     rc = domain_key(domain, len, key, &klen);
@@ -736,11 +741,8 @@ int authdb_domain_is_local(authdb *h, authdb_txn *txn, const char *domain, size_
     rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
     if (rc != AUTHDB_OK)
         return rc;
-    store_txn_env(use, ENV_POLICY, &t, &e);
-    k.mv_data = key;
-    k.mv_size = klen;
-    rc = status_from_mdb(mdb_get(t, e->domains, &k, &v));
-    if (rc == AUTHDB_OK && (v.mv_size < 1 || ((unsigned char *)v.mv_data)[0] != RECORD_VERSION))
+    rc = kv_get(use, KV_DOMAINS, key, klen, &v);
+    if (rc == AUTHDB_OK && (v.size < 1 || ((const unsigned char *)v.data)[0] != RECORD_VERSION))
         rc = AUTHDB_ECORRUPT;
     if (own)
         authdb_txn_end(use);
@@ -751,36 +753,32 @@ int authdb_domain_foreach(authdb *h, authdb_txn *txn, authdb_domain_cb cb, void 
 {
     authdb_txn *use;
     char key[AUTHDB_DOMAIN_MAX + 1];
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_cursor *c = NULL;
-    MDB_val k, v;
+    kv_cursor *c = NULL;
+    kv_val k = {0}, v = {0};
     int own, rc;
 
     rc = store_read_one(h, txn, AUTHDB_POLICY, &use, &own);
     if (rc != AUTHDB_OK)
         return rc;
-    store_txn_env(use, ENV_POLICY, &t, &e);
-    rc = status_from_mdb(mdb_cursor_open(t, e->domains, &c));
+    rc = kv_cursor_open(use, KV_DOMAINS, &c);
     if (rc != AUTHDB_OK)
         goto out;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size > AUTHDB_DOMAIN_MAX) {
+    for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == AUTHDB_OK;
+         rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
+        if (k.size > AUTHDB_DOMAIN_MAX) {
             rc = AUTHDB_ECORRUPT;
             break;
         }
-        memcpy(key, k.mv_data, k.mv_size);
-        key[k.mv_size] = '\0';
+        memcpy(key, k.data, k.size);
+        key[k.size] = '\0';
         rc = cb(key, arg);
         if (rc != AUTHDB_OK)
             break;
     }
-    if (rc == MDB_NOTFOUND)
+    if (rc == AUTHDB_NOTFOUND)
         rc = AUTHDB_OK;
 out:
-    if (c != NULL)
-        mdb_cursor_close(c);
+    kv_cursor_close(c);
     if (own)
         authdb_txn_end(use);
     return rc;

@@ -474,9 +474,7 @@ int authdb_secrets_lookup(authdb *h, const char *login, size_t len, authdb_secre
     authdb_txn txn;
     char key[AUTHDB_NAME_BUFSZ];
     size_t klen;
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_val k, v;
+    kv_val v;
     int rc;
 
     *out = NULL;
@@ -486,12 +484,9 @@ int authdb_secrets_lookup(authdb *h, const char *login, size_t len, authdb_secre
     rc = login_key(&txn, login, len, key, &klen);
     if (rc != AUTHDB_OK)
         goto out;
-    store_txn_env(&txn, ENV_SECRETS, &t, &e);
-    k.mv_data = key;
-    k.mv_size = klen;
-    rc = status_from_mdb(mdb_get(t, e->main, &k, &v));
+    rc = kv_get(&txn, KV_USERS, key, klen, &v);
     if (rc == AUTHDB_OK)
-        rc = secret_decode(v.mv_data, v.mv_size, out);
+        rc = secret_decode(v.data, v.size, out);
 out:
     store_read_local_end(&txn);
     return rc;
@@ -503,9 +498,7 @@ int authdb_verify_password(authdb *h, const char *login, size_t len, const char 
     authdb_txn txn;
     char key[AUTHDB_NAME_BUFSZ], hash[AUTHDB_HASH_MAX + 1];
     size_t klen;
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_val k, v;
+    kv_val v;
     authdb_secrets *s = NULL;
     unsigned flags = 0;
     int rc, found = 0, keyrc;
@@ -513,16 +506,13 @@ int authdb_verify_password(authdb *h, const char *login, size_t len, const char 
     rc = store_read_local(h, AUTHDB_SECRETS, &txn);
     if (rc != AUTHDB_OK)
         return rc;
-    store_txn_env(&txn, ENV_SECRETS, &t, &e);
     keyrc = login_key(&txn, login, len, key, &klen);
     if (keyrc == AUTHDB_OK) {
-        k.mv_data = key;
-        k.mv_size = klen;
-        rc = status_from_mdb(mdb_get(t, e->main, &k, &v));
+        rc = kv_get(&txn, KV_USERS, key, klen, &v);
         if (rc == AUTHDB_OK) {
             const void *hv;
             size_t hl;
-            rc = secret_decode(v.mv_data, v.mv_size, &s);
+            rc = secret_decode(v.data, v.size, &s);
             if (rc == AUTHDB_OK &&
                 authdb_secrets_value(s, AUTHDB_SECRET_HASH, &hv, &hl) == AUTHDB_OK) {
                 memcpy(hash, hv, hl + 1);
@@ -538,10 +528,10 @@ int authdb_verify_password(authdb *h, const char *login, size_t len, const char 
     }
     if (rc == AUTHDB_NOTFOUND) {
         /* Unknown login: the same work as a known one, on the dummy. */
-        rc = store_meta_get(t, e, "dummy_hash", &v);
-        if (rc == AUTHDB_OK && v.mv_size > 0 && v.mv_size <= AUTHDB_HASH_MAX) {
-            memcpy(hash, v.mv_data, v.mv_size);
-            hash[v.mv_size] = '\0';
+        rc = store_meta_get(&txn, ENV_SECRETS, "dummy_hash", &v);
+        if (rc == AUTHDB_OK && v.size > 0 && v.size <= AUTHDB_HASH_MAX) {
+            memcpy(hash, v.data, v.size);
+            hash[v.size] = '\0';
         } else if (rc == AUTHDB_OK || rc == AUTHDB_NOTFOUND) {
             rc = AUTHDB_ECORRUPT;
         }

@@ -183,36 +183,33 @@ int authdb_setting_check(const char *key, const char *value, char *out, size_t o
 }
 
 /* Read key from one env's meta, or its default. */
-static int meta_setting(MDB_txn *t, struct store_env *e, const struct setting *s, char *out,
+static int meta_setting(authdb_txn *txn, int which, const struct setting *s, char *out,
                         size_t outsz)
 {
     char mk[64];
-    MDB_val v;
+    kv_val v;
     int rc;
 
     snprintf(mk, sizeof(mk), "s:%s", s->info.key);
-    rc = store_meta_get(t, e, mk, &v);
+    rc = store_meta_get(txn, which, mk, &v);
     if (rc == AUTHDB_NOTFOUND) {
         snprintf(out, outsz, "%s", s->info.default_value);
         return AUTHDB_OK;
     }
     if (rc != AUTHDB_OK)
         return rc;
-    if (v.mv_size >= outsz || v.mv_size > AUTHDB_SETTING_MAX)
+    if (v.size >= outsz || v.size > AUTHDB_SETTING_MAX)
         return AUTHDB_ECORRUPT;
-    memcpy(out, v.mv_data, v.mv_size);
-    out[v.mv_size] = '\0';
+    memcpy(out, v.data, v.size);
+    out[v.size] = '\0';
     return AUTHDB_OK;
 }
 
 static int setting_read(authdb_txn *txn, const struct setting *s, char *out, size_t outsz)
 {
-    MDB_txn *t;
-    struct store_env *e;
-
     for (int i = 0; i < ENV_COUNT; i++)
-        if ((s->info.envs & (1u << i)) && store_txn_env(txn, i, &t, &e) == AUTHDB_OK)
-            return meta_setting(t, e, s, out, outsz);
+        if ((s->info.envs & (1u << i)) && store_has_env(txn, i))
+            return meta_setting(txn, i, s, out, outsz);
     return AUTHDB_ENOENV;
 }
 
@@ -237,19 +234,14 @@ int authdb_setting_get(authdb *h, authdb_txn *txn, const char *key, char *out, s
 
 static int store_has_data(authdb_txn *txn, int *any)
 {
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_stat st;
+    size_t n;
     int rc;
 
     *any = 0;
-    rc = store_txn_env(txn, ENV_SECRETS, &t, &e);
+    rc = kv_count(txn, KV_USERS, &n);
     if (rc != AUTHDB_OK)
         return rc;
-    rc = mdb_stat(t, e->main, &st);
-    if (rc != 0)
-        return status_from_mdb(rc);
-    if (st.ms_entries > 0) {
+    if (n > 0) {
         *any = 1;
         return AUTHDB_OK;
     }
@@ -261,8 +253,6 @@ int authdb_setting_set(authdb_txn *txn, const char *key, const char *value, cons
     const struct setting *s = setting_find(key);
     char canon[AUTHDB_SETTING_MAX + 1], mk[64], dummy[AUTHDB_HASH_MAX + 1];
     const char *w;
-    MDB_txn *t;
-    struct store_env *e;
     int rc, any;
 
     if (why == NULL)
@@ -273,7 +263,7 @@ int authdb_setting_set(authdb_txn *txn, const char *key, const char *value, cons
     if (rc != AUTHDB_OK)
         return rc;
     for (int i = 0; i < ENV_COUNT; i++)
-        if ((s->info.envs & (1u << i)) && store_txn_env(txn, i, &t, &e) != AUTHDB_OK) {
+        if ((s->info.envs & (1u << i)) && !store_has_env(txn, i)) {
             *why = "this setting lives in both environments: open the store with both";
             return AUTHDB_ENOENV;
         }
@@ -299,14 +289,13 @@ int authdb_setting_set(authdb_txn *txn, const char *key, const char *value, cons
     for (int i = 0; i < ENV_COUNT; i++) {
         if (!(s->info.envs & (1u << i)))
             continue;
-        store_txn_env(txn, i, &t, &e);
-        rc = store_note(txn, i, store_meta_put(t, e, mk, canon, strlen(canon)));
+        rc = store_meta_put(txn, i, mk, canon, strlen(canon));
         if (rc != AUTHDB_OK)
             return rc;
         if (i == ENV_SECRETS && strcmp(key, "password_hash") == 0) {
             rc = pwhash_dummy(canon, dummy, sizeof(dummy));
             if (rc == AUTHDB_OK)
-                rc = store_note(txn, i, store_meta_put(t, e, "dummy_hash", dummy, strlen(dummy)));
+                rc = store_meta_put(txn, i, "dummy_hash", dummy, strlen(dummy));
             if (rc != AUTHDB_OK)
                 return rc;
         }
@@ -314,7 +303,7 @@ int authdb_setting_set(authdb_txn *txn, const char *key, const char *value, cons
     return AUTHDB_OK;
 }
 
-int settings_put_defaults(MDB_txn *t, struct store_env *e, int which, const char *const *given,
+int settings_put_defaults(int which, const char *const *given, settings_put_fn put, void *arg,
                           char *why, size_t whylen)
 {
     char canon[AUTHDB_SETTING_MAX + 1], mk[64], dummy[AUTHDB_HASH_MAX + 1];
@@ -333,7 +322,7 @@ int settings_put_defaults(MDB_txn *t, struct store_env *e, int which, const char
         if (!(s->info.envs & (1u << which)))
             continue;
         snprintf(mk, sizeof(mk), "s:%s", given[i]);
-        rc = store_meta_put(t, e, mk, canon, strlen(canon));
+        rc = put(arg, mk, canon, strlen(canon));
         if (rc != AUTHDB_OK)
             return rc;
         if (strcmp(given[i], "password_hash") == 0)
@@ -346,16 +335,14 @@ int settings_put_defaults(MDB_txn *t, struct store_env *e, int which, const char
         snprintf(why, whylen, "cannot make the dummy %s hash: %s", hash, authdb_strerror(rc));
         return rc;
     }
-    return store_meta_put(t, e, "dummy_hash", dummy, strlen(dummy));
+    return put(arg, "dummy_hash", dummy, strlen(dummy));
 }
 
 /* On every lookup's path: kept to one meta get per environment. */
 int settings_read_norm(authdb_txn *txn, authdb_norm *out)
 {
     char v[AUTHDB_SETTING_MAX + 1];
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_val mv;
+    kv_val mv;
     int rc = AUTHDB_ENOENV;
 
     if (txn->norm_ok) {
@@ -364,14 +351,14 @@ int settings_read_norm(authdb_txn *txn, authdb_norm *out)
     }
     authdb_norm_defaults(out);
     for (int i = 0; i < ENV_COUNT && rc == AUTHDB_ENOENV; i++)
-        if (store_txn_env(txn, i, &t, &e) == AUTHDB_OK)
-            rc = store_meta_get(t, e, "s:local_part_case", &mv);
+        if (store_has_env(txn, i))
+            rc = store_meta_get(txn, i, "s:local_part_case", &mv);
     if (rc == AUTHDB_OK)
-        out->case_sensitive = mv.mv_size == 9 && memcmp(mv.mv_data, "sensitive", 9) == 0;
+        out->case_sensitive = mv.size == 9 && memcmp(mv.data, "sensitive", 9) == 0;
     else if (rc != AUTHDB_NOTFOUND)
         return rc;
-    if (store_txn_env(txn, ENV_POLICY, &t, &e) == AUTHDB_OK) {
-        rc = meta_setting(t, e, setting_find("subaddress_delimiter"), v, sizeof(v));
+    if (store_has_env(txn, ENV_POLICY)) {
+        rc = meta_setting(txn, ENV_POLICY, setting_find("subaddress_delimiter"), v, sizeof(v));
         if (rc != AUTHDB_OK)
             return rc;
         snprintf(out->subaddress_delims, sizeof(out->subaddress_delims), "%.8s", v);

@@ -31,6 +31,9 @@ static const char *const status_text[] = {
     [AUTHDB_EBUSY - AUTHDB_NOTFOUND] = "store busy or operation not possible now",
     [AUTHDB_ENOMEM - AUTHDB_NOTFOUND] = "out of memory",
     [AUTHDB_EPERM - AUTHDB_NOTFOUND] = "permission denied",
+    [AUTHDB_EMANAGED - AUTHDB_NOTFOUND] =
+        "the store is managed by authgate-sync: change the central store instead (or force)",
+    [AUTHDB_EREMOTE - AUTHDB_NOTFOUND] = "the central PostgreSQL store failed or is unreachable",
 };
 
 const char *authdb_strerror(int code)
@@ -58,6 +61,7 @@ int authdb_is_tempfail(int code)
     case AUTHDB_EEXIST:
     case AUTHDB_ELIMIT:
     case AUTHDB_ERDONLY:
+    case AUTHDB_EMANAGED:
         return 0;
     default:
         return 1;

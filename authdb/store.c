@@ -74,13 +74,35 @@ int store_env_path(const char *dir, int which, char *out, size_t outsz)
     return (n < 0 || (size_t)n >= outsz) ? AUTHDB_ETOOLONG : AUTHDB_OK;
 }
 
-int store_meta_get(MDB_txn *t, struct store_env *e, const char *key, MDB_val *out)
+int store_meta_get(authdb_txn *txn, int which, const char *key, kv_val *out)
+{
+    return kv_get(txn, kv_meta_of(which), key, strlen(key), out);
+}
+
+int store_meta_put(authdb_txn *txn, int which, const char *key, const void *val, size_t len)
+{
+    return kv_put(txn, kv_meta_of(which), key, strlen(key), val, len, 0);
+}
+
+int store_has_env(const authdb_txn *txn, int which)
+{
+    return (txn->envs & (1u << which)) != 0;
+}
+
+int store_is_lmdb(const authdb *h)
+{
+    return h->be == NULL;
+}
+
+/* Meta access on a bare LMDB txn (open and create, before a handle). */
+static int env_meta_get(MDB_txn *t, struct store_env *e, const char *key, MDB_val *out)
 {
     MDB_val k = {strlen(key), (void *)key};
     return status_from_mdb(mdb_get(t, e->meta, &k, out));
 }
 
-int store_meta_put(MDB_txn *t, struct store_env *e, const char *key, const void *val, size_t len)
+static int env_meta_put(MDB_txn *t, struct store_env *e, const char *key, const void *val,
+                        size_t len)
 {
     MDB_val k = {strlen(key), (void *)key};
     MDB_val v = {len, (void *)val};
@@ -130,12 +152,12 @@ static int env_check_meta(MDB_txn *t, struct store_env *e, int which, const char
     char num[32];
     int rc;
 
-    rc = store_meta_get(t, e, "format", &v);
+    rc = env_meta_get(t, e, "format", &v);
     if (rc != AUTHDB_OK || v.mv_size != strlen(want) || memcmp(v.mv_data, want, v.mv_size) != 0) {
         why_set(why, whylen, "%s: not an authgate %s environment", path, env_dirs[which]);
         return rc == AUTHDB_OK || rc == AUTHDB_NOTFOUND ? AUTHDB_EFOREIGN : rc;
     }
-    rc = store_meta_get(t, e, "schema", &v);
+    rc = env_meta_get(t, e, "schema", &v);
     if (rc != AUTHDB_OK || v.mv_size != sizeof(schema)) {
         why_set(why, whylen, "%s: %s", path, "schema version missing or malformed");
         return rc == AUTHDB_OK || rc == AUTHDB_NOTFOUND ? AUTHDB_ECORRUPT : rc;
@@ -154,7 +176,10 @@ static int env_check_meta(MDB_txn *t, struct store_env *e, int which, const char
         why_set(why, whylen, "%s: %s", path, "schema version 0 is invalid");
         return AUTHDB_ECORRUPT;
     }
-    return AUTHDB_OK;
+    rc = env_meta_get(t, e, SYNC_META_CENTRAL, &v);
+    if (rc == AUTHDB_OK)
+        e->managed = 1;
+    return rc == AUTHDB_NOTFOUND ? AUTHDB_OK : rc;
 }
 
 static int env_open_dbis(struct store_env *e, int which, int write, const char *path, char *why,
@@ -314,9 +339,35 @@ static int envset_open(const char *dir, unsigned flags, struct store_envset **ou
     return AUTHDB_OK;
 }
 
+/* A store named by a URI ("postgresql://...") rather than a directory. */
+static int store_is_uri(const char *dir)
+{
+    return strncmp(dir, "postgresql:", 11) == 0 || strncmp(dir, "postgres:", 9) == 0;
+}
+
+/* The backend for dir: NULL for a directory (LMDB), the PostgreSQL
+ * backend for its URIs when this program linked it. */
+static int store_backend_for(const char *dir, const struct kv_backend **be, char *why,
+                             size_t whylen)
+{
+    *be = NULL;
+    if (!store_is_uri(dir))
+        return AUTHDB_OK;
+    if (&pg_kv_backend == NULL) {
+        why_set(why, whylen, "%s%s",
+                "this program cannot open a PostgreSQL store (only authgatectl and "
+                "authgate-sync link the PostgreSQL backend); give it a store directory",
+                "");
+        return AUTHDB_ENOSTORE;
+    }
+    *be = &pg_kv_backend;
+    return AUTHDB_OK;
+}
+
 int authdb_open(const char *dir, unsigned flags, authdb **out, char *why, size_t whylen)
 {
     struct store_envset *es = NULL;
+    const struct kv_backend *be = NULL;
     authdb *h = NULL;
     int rc;
 
@@ -324,7 +375,7 @@ int authdb_open(const char *dir, unsigned flags, authdb **out, char *why, size_t
     if (why != NULL && whylen > 0)
         why[0] = '\0';
     if (dir == NULL || dir[0] == '\0' || (flags & AUTHDB_BOTH) == 0 ||
-        (flags & ~(AUTHDB_BOTH | AUTHDB_WRITE)) != 0) {
+        (flags & ~(AUTHDB_BOTH | AUTHDB_WRITE | AUTHDB_FORCE)) != 0) {
         why_set(why, whylen, "%s%s", "invalid store path or open flags", "");
         return AUTHDB_EINVAL;
     }
@@ -338,11 +389,18 @@ int authdb_open(const char *dir, unsigned flags, authdb **out, char *why, size_t
         rc = AUTHDB_ENOMEM;
         goto out;
     }
-    rc = envset_open(dir, flags, &es, why, whylen);
+    rc = store_backend_for(dir, &be, why, whylen);
+    if (rc == AUTHDB_OK && be != NULL)
+        rc = be->open(dir, flags, &h->bctx, why, whylen);
+    else if (rc == AUTHDB_OK)
+        rc = envset_open(dir, flags, &es, why, whylen);
     if (rc != AUTHDB_OK) {
         pthread_mutex_destroy(&h->reopen);
         goto out;
     }
+    h->be = be;
+    if (es != NULL)
+        h->managed = es->e[ENV_SECRETS].managed || es->e[ENV_POLICY].managed;
     atomic_store(&h->cur, es);
     *out = h;
     h = NULL;
@@ -358,6 +416,8 @@ void authdb_close(authdb *h)
 {
     if (h == NULL)
         return;
+    if (h->be != NULL)
+        h->be->close(h->bctx);
     envset_free(atomic_load(&h->cur));
     pthread_mutex_destroy(&h->reopen);
     free(h->dir);
@@ -448,6 +508,9 @@ static int txn_begin_env(struct store_envset *es, int which, int write, MDB_txn 
 
 static void txn_release(authdb_txn *txn)
 {
+    if (txn->bt != NULL)
+        txn->h->be->abort(txn->bt);
+    txn->bt = NULL;
     for (int i = 0; i < ENV_COUNT; i++) {
         if (txn->t[i] != NULL)
             mdb_txn_abort(txn->t[i]);
@@ -477,6 +540,13 @@ static int store_txn_init(authdb *h, unsigned envs, int write, authdb_txn *txn)
         return AUTHDB_ERDONLY;
     if ((envs & h->flags & AUTHDB_BOTH) != (envs & AUTHDB_BOTH) || (envs & AUTHDB_BOTH) == 0)
         return AUTHDB_ENOENV;
+    if (h->be != NULL) {
+        txn->h = h;
+        txn->write = write;
+        txn->self_send = -1;
+        txn->envs = envs & AUTHDB_BOTH;
+        return h->be->begin(h->bctx, write, &txn->bt);
+    }
     rc = store_enter(h, &es);
     if (rc != AUTHDB_OK)
         return rc;
@@ -572,7 +642,7 @@ int store_is_write(const authdb_txn *txn)
 
 int store_txn_env(authdb_txn *txn, int which, MDB_txn **out, struct store_env **env)
 {
-    if (txn->t[which] == NULL)
+    if (txn->bt != NULL || txn->t[which] == NULL)
         return AUTHDB_ENOENV;
     *out = txn->t[which];
     *env = &txn->es->e[which];
@@ -601,18 +671,62 @@ static int store_grow(struct store_envset *es, int which)
     return rc;
 }
 
-int authdb_write(authdb *h, authdb_write_fn fn, void *arg)
+/* A forced local write on a managed store: say so in both environments'
+ * meta, so that authgate-sync refuses to follow the center until an
+ * explicit resync instead of silently overwriting or drifting. */
+static int store_mark_drift(authdb_txn *txn)
+{
+    int64_t now = (int64_t)time(NULL);
+    int rc = AUTHDB_OK;
+
+    for (int i = 0; i < ENV_COUNT && rc == AUTHDB_OK; i++)
+        if (txn->t[i] != NULL)
+            rc = store_meta_put(txn, i, SYNC_META_DRIFT, &now, sizeof(now));
+    return rc;
+}
+
+static int store_write_backend(authdb *h, authdb_write_fn fn, void *arg)
+{
+    authdb_txn txn;
+    int rc = AUTHDB_EBUSY;
+
+    /* The backend serializes writers; EBUSY from commit is a serialization
+     * failure: run fn again on fresh data. */
+    for (int attempt = 0; attempt < 8 && rc == AUTHDB_EBUSY; attempt++) {
+        rc = store_txn_init(h, h->flags & AUTHDB_BOTH, 1, &txn);
+        if (rc != AUTHDB_OK)
+            return rc;
+        rc = fn(&txn, arg);
+        if (rc == AUTHDB_OK)
+            rc = h->be->commit(txn.bt);
+        else
+            h->be->abort(txn.bt);
+        txn.bt = NULL;
+    }
+    return rc;
+}
+
+static int store_write(authdb *h, authdb_write_fn fn, void *arg, int sync)
 {
     authdb_txn txn;
     int rc = AUTHDB_OK;
 
+    if (!(h->flags & AUTHDB_WRITE))
+        return AUTHDB_ERDONLY;
+    if (h->managed && !sync && !(h->flags & AUTHDB_FORCE))
+        return AUTHDB_EMANAGED;
+    if (h->be != NULL)
+        return store_write_backend(h, fn, arg);
     for (int attempt = 0; attempt < 16; attempt++) {
         int grow = -1;
 
         rc = store_txn_init(h, h->flags & AUTHDB_BOTH, 1, &txn);
         if (rc != AUTHDB_OK)
             return rc;
+        txn.sync_write = sync;
         rc = fn(&txn, arg);
+        if (rc == AUTHDB_OK && h->managed && !sync)
+            rc = store_mark_drift(&txn);
         for (int i = 0; i < ENV_COUNT; i++)
             if (txn.map_full[i])
                 grow = i;
@@ -639,6 +753,16 @@ int authdb_write(authdb *h, authdb_write_fn fn, void *arg)
             return rc;
     }
     return AUTHDB_EBUSY;
+}
+
+int authdb_write(authdb *h, authdb_write_fn fn, void *arg)
+{
+    return store_write(h, fn, arg, 0);
+}
+
+int store_write_sync(authdb *h, authdb_write_fn fn, void *arg)
+{
+    return store_write(h, fn, arg, 1);
 }
 
 /* ---------------------------------------------------------------- create */
@@ -680,9 +804,21 @@ static int file_create(const char *path, mode_t mode, gid_t gid)
     return rc;
 }
 
+struct env_put {
+    MDB_txn *t;
+    struct store_env *e;
+};
+
+static int create_meta_put(void *arg, const char *key, const void *val, size_t len)
+{
+    struct env_put *ep = arg;
+    return env_meta_put(ep->t, ep->e, key, val, len);
+}
+
 static int create_env(const char *dir, int which, const authdb_create_opts *o, const char *idhex,
                       char *why, size_t whylen)
 {
+    struct env_put ep;
     char path[4096], file[4200];
     gid_t gid = which == ENV_SECRETS ? o->secrets_gid : o->policy_gid;
     struct store_env e = {0};
@@ -732,17 +868,19 @@ static int create_env(const char *dir, int which, const authdb_create_opts *o, c
     }
     if (rc != 0)
         goto mdb_fail;
-    rc = store_meta_put(t, &e, "format", which == ENV_SECRETS ? STORE_FORMAT_SEC : STORE_FORMAT_POL,
-                        strlen(which == ENV_SECRETS ? STORE_FORMAT_SEC : STORE_FORMAT_POL));
+    rc = env_meta_put(t, &e, "format", which == ENV_SECRETS ? STORE_FORMAT_SEC : STORE_FORMAT_POL,
+                      strlen(which == ENV_SECRETS ? STORE_FORMAT_SEC : STORE_FORMAT_POL));
     if (rc == 0)
-        rc = store_meta_put(t, &e, "schema", &schema, sizeof(schema));
+        rc = env_meta_put(t, &e, "schema", &schema, sizeof(schema));
     if (rc == 0)
-        rc = store_meta_put(t, &e, "created", &now, sizeof(now));
+        rc = env_meta_put(t, &e, "created", &now, sizeof(now));
     if (rc == 0)
-        rc = store_meta_put(t, &e, "store_id", idhex, strlen(idhex));
+        rc = env_meta_put(t, &e, "store_id", idhex, strlen(idhex));
     if (rc != 0)
         goto mdb_fail;
-    rc = settings_put_defaults(t, &e, which, o->settings, why, whylen);
+    ep.t = t;
+    ep.e = &e;
+    rc = settings_put_defaults(which, o->settings, create_meta_put, &ep, why, whylen);
     if (rc != AUTHDB_OK)
         goto out;
     rc = mdb_txn_commit(t);
@@ -780,6 +918,7 @@ int authdb_create(const char *dir, const authdb_create_opts *opts, char *why, si
     int made_dir = 0, made[ENV_COUNT] = {0}, rc;
     char path[4096], idhex[33];
     unsigned char id[16];
+    const struct kv_backend *be;
     struct stat st;
 
     if (why != NULL && whylen > 0)
@@ -788,7 +927,7 @@ int authdb_create(const char *dir, const authdb_create_opts *opts, char *why, si
         o = *opts;
     if (dir == NULL || dir[0] == '\0')
         return AUTHDB_EINVAL;
-    for (int i = 0; i < ENV_COUNT; i++) {
+    for (int i = 0; i < ENV_COUNT && !store_is_uri(dir); i++) {
         if (store_env_path(dir, i, path, sizeof(path)) != AUTHDB_OK)
             return AUTHDB_ETOOLONG;
         strncat(path, "/data.mdb", sizeof(path) - strlen(path) - 1);
@@ -801,6 +940,10 @@ int authdb_create(const char *dir, const authdb_create_opts *opts, char *why, si
         return errno;
     for (size_t i = 0; i < sizeof(id); i++)
         snprintf(idhex + 2 * i, 3, "%02x", id[i]);
+    if (store_backend_for(dir, &be, why, whylen) != AUTHDB_OK)
+        return AUTHDB_ENOSTORE;
+    if (be != NULL)
+        return be->create(dir, &o, idhex, why, whylen);
     rc = mkdir_mode(dir, 0755, (gid_t)-1, &made_dir);
     if (rc != 0) {
         why_set(why, whylen, "%s: %s", dir, strerror(rc));

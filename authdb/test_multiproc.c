@@ -248,7 +248,7 @@ static void test_growth_under_threads(void **state)
     printf("# 8 threads, one handle, map grown from 1 to %zu MiB by another process: %lu lookups, "
            "%lu errors, %lu wrong answers\n",
            sh->mapsize >> 20, n, err, wrong);
-    assert_true(sh->mapsize >= (4u << 20));
+    assert_true(sh->mapsize > (1u << 20)); /* it grew under the threads */
     authdb_close(h);
     assert_true(n > 1000);
     assert_int_equal(err, 0);

@@ -7,7 +7,7 @@
  *
  * Keys are logins normalized by the store's rules (normalize.c); values
  * are secret.c records.  Writers run inside authdb_write(); a record is
- * replaced in one mdb_put, so a reader sees the old or the new record,
+ * replaced in one kv_put, so a reader sees the old or the new record,
  * never a mix.  Deleting a login also deletes its send-as rules
  * (policy.c), so a later login of the same name does not inherit them.
  */
@@ -30,16 +30,9 @@ static int user_key(authdb_txn *txn, const char *login, size_t len, char *key, s
 }
 
 /* The record of a login in txn: AUTHDB_OK with v, AUTHDB_NOTFOUND, or error. */
-static int user_fetch(authdb_txn *txn, const char *key, size_t klen, MDB_val *v)
+static int user_fetch(authdb_txn *txn, const char *key, size_t klen, kv_val *v)
 {
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_val k = {klen, (void *)key};
-    int rc = store_txn_env(txn, ENV_SECRETS, &t, &e);
-
-    if (rc != AUTHDB_OK)
-        return rc;
-    return status_from_mdb(mdb_get(t, e->main, &k, v));
+    return kv_get(txn, KV_USERS, key, klen, v);
 }
 
 int authdb_user_get(authdb *h, authdb_txn *txn, const char *login, size_t len, authdb_user *out)
@@ -47,7 +40,7 @@ int authdb_user_get(authdb *h, authdb_txn *txn, const char *login, size_t len, a
     authdb_txn *use;
     char key[AUTHDB_NAME_BUFSZ];
     size_t klen;
-    MDB_val v;
+    kv_val v;
     int own, rc;
 
     memset(out, 0, sizeof(*out));
@@ -58,7 +51,7 @@ int authdb_user_get(authdb *h, authdb_txn *txn, const char *login, size_t len, a
     if (rc == AUTHDB_OK)
         rc = user_fetch(use, key, klen, &v);
     if (rc == AUTHDB_OK)
-        rc = secret_header(v.mv_data, v.mv_size, out);
+        rc = secret_header(v.data, v.size, out);
     if (rc == AUTHDB_OK)
         memcpy(out->login, key, klen + 1);
     if (own)
@@ -72,7 +65,7 @@ int authdb_user_secrets(authdb *h, authdb_txn *txn, const char *login, size_t le
     authdb_txn *use;
     char key[AUTHDB_NAME_BUFSZ];
     size_t klen;
-    MDB_val v;
+    kv_val v;
     int own, rc;
 
     *out = NULL;
@@ -83,7 +76,7 @@ int authdb_user_secrets(authdb *h, authdb_txn *txn, const char *login, size_t le
     if (rc == AUTHDB_OK)
         rc = user_fetch(use, key, klen, &v);
     if (rc == AUTHDB_OK)
-        rc = secret_decode(v.mv_data, v.mv_size, out);
+        rc = secret_decode(v.data, v.size, out);
     if (own)
         authdb_txn_end(use);
     return rc;
@@ -92,23 +85,17 @@ int authdb_user_secrets(authdb *h, authdb_txn *txn, const char *login, size_t le
 static int user_store(authdb_txn *txn, const char *key, size_t klen, const authdb_secrets *s,
                       unsigned flags, unsigned mechs, int64_t created, int64_t changed)
 {
-    MDB_txn *t;
-    struct store_env *e;
     unsigned char *rec = NULL;
     size_t rlen;
-    MDB_val k = {klen, (void *)key}, v;
     int rc;
 
-    store_txn_env(txn, ENV_SECRETS, &t, &e);
     rc = secret_encode(s, flags, mechs, created, changed, &rec, &rlen);
     if (rc != AUTHDB_OK)
         return rc;
-    v.mv_data = rec;
-    v.mv_size = rlen;
-    rc = store_note(txn, ENV_SECRETS, mdb_put(t, e->main, &k, &v, 0));
+    rc = kv_put(txn, KV_USERS, key, klen, rec, rlen, 0);
     explicit_bzero(rec, rlen);
     free(rec);
-    return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL ? rc : status_from_mdb(rc);
+    return rc;
 }
 
 int authdb_user_put(authdb_txn *txn, const char *login, size_t len, const authdb_secrets *s,
@@ -116,7 +103,7 @@ int authdb_user_put(authdb_txn *txn, const char *login, size_t len, const authdb
 {
     char key[AUTHDB_NAME_BUFSZ];
     size_t klen;
-    MDB_val v;
+    kv_val v;
     authdb_user old;
     int64_t now = (int64_t)time(NULL);
     int rc;
@@ -132,7 +119,7 @@ int authdb_user_put(authdb_txn *txn, const char *login, size_t len, const authdb
     if (rc == AUTHDB_OK) {
         if (mode == AUTHDB_PUT_CREATE)
             return AUTHDB_EEXIST;
-        rc = secret_header(v.mv_data, v.mv_size, &old);
+        rc = secret_header(v.data, v.size, &old);
         if (rc != AUTHDB_OK)
             return rc;
         return user_store(txn, key, klen, s, old.flags, old.mechs_override, old.created, now);
@@ -148,23 +135,16 @@ int authdb_user_del(authdb_txn *txn, const char *login, size_t len)
 {
     char key[AUTHDB_NAME_BUFSZ];
     size_t klen;
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_val k;
     int rc, had_user, had_rules;
 
     if (!store_is_write(txn))
         return AUTHDB_ERDONLY;
-    if (store_txn_env(txn, ENV_SECRETS, &t, &e) != AUTHDB_OK ||
-        store_txn_env(txn, ENV_POLICY, &t, &e) != AUTHDB_OK)
+    if (!store_has_env(txn, ENV_SECRETS) || !store_has_env(txn, ENV_POLICY))
         return AUTHDB_ENOENV;
     rc = user_key(txn, login, len, key, &klen);
     if (rc != AUTHDB_OK)
         return rc;
-    store_txn_env(txn, ENV_SECRETS, &t, &e);
-    k.mv_data = key;
-    k.mv_size = klen;
-    rc = status_from_mdb(mdb_del(t, e->main, &k, NULL));
+    rc = kv_del(txn, KV_USERS, key, klen, NULL, 0);
     if (rc != AUTHDB_OK && rc != AUTHDB_NOTFOUND)
         return rc;
     had_user = rc == AUTHDB_OK;
@@ -180,7 +160,7 @@ static int user_rewrite(authdb_txn *txn, const char *login, size_t len, unsigned
 {
     char key[AUTHDB_NAME_BUFSZ];
     size_t klen;
-    MDB_val v;
+    kv_val v;
     authdb_secrets *s = NULL;
     authdb_user u;
     int rc;
@@ -191,9 +171,9 @@ static int user_rewrite(authdb_txn *txn, const char *login, size_t len, unsigned
     if (rc == AUTHDB_OK)
         rc = user_fetch(txn, key, klen, &v);
     if (rc == AUTHDB_OK)
-        rc = secret_header(v.mv_data, v.mv_size, &u);
+        rc = secret_header(v.data, v.size, &u);
     if (rc == AUTHDB_OK)
-        rc = secret_decode(v.mv_data, v.mv_size, &s);
+        rc = secret_decode(v.data, v.size, &s);
     if (rc != AUTHDB_OK)
         return rc;
     rc = user_store(txn, key, klen, s, (u.flags | set) & ~clear,
@@ -218,40 +198,36 @@ int authdb_user_set_mechs(authdb_txn *txn, const char *login, size_t len, unsign
 int authdb_user_foreach(authdb *h, authdb_txn *txn, authdb_user_cb cb, void *arg)
 {
     authdb_txn *use;
-    MDB_txn *t;
-    struct store_env *e;
-    MDB_cursor *c = NULL;
-    MDB_val k, v;
+    kv_cursor *c = NULL;
+    kv_val k = {0}, v = {0};
     authdb_user u;
     int own, rc;
 
     rc = store_read_one(h, txn, AUTHDB_SECRETS, &use, &own);
     if (rc != AUTHDB_OK)
         return rc;
-    store_txn_env(use, ENV_SECRETS, &t, &e);
-    rc = status_from_mdb(mdb_cursor_open(t, e->main, &c));
+    rc = kv_cursor_open(use, KV_USERS, &c);
     if (rc != AUTHDB_OK)
         goto out;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == AUTHDB_OK;
+         rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
         memset(&u, 0, sizeof(u));
-        if (k.mv_size > AUTHDB_LOGIN_MAX) {
+        if (k.size > AUTHDB_LOGIN_MAX) {
             rc = AUTHDB_ECORRUPT;
             break;
         }
-        memcpy(u.login, k.mv_data, k.mv_size);
-        u.login[k.mv_size] = '\0';
-        rc = secret_header(v.mv_data, v.mv_size, &u);
+        memcpy(u.login, k.data, k.size);
+        u.login[k.size] = '\0';
+        rc = secret_header(v.data, v.size, &u);
         if (rc == AUTHDB_OK)
             rc = cb(&u, arg);
         if (rc != AUTHDB_OK)
             break;
     }
-    if (rc == MDB_NOTFOUND)
+    if (rc == AUTHDB_NOTFOUND)
         rc = AUTHDB_OK;
 out:
-    if (c != NULL)
-        mdb_cursor_close(c);
+    kv_cursor_close(c);
     if (own)
         authdb_txn_end(use);
     return rc;

@@ -7,18 +7,21 @@
 #   packaging/deps.sh --check    exit 1 if something is missing
 set -eu
 
+# BUILD also has what `make deb` needs (debhelper, dpkg-dev; systemd for
+# its pkg-config file and systemd-analyze); TEST has lintian and strace for
+# `make deb` and `make install-test`.
 # TEST also lists the shared libraries of the Sendmail and Exim binaries
 # that tests/lab/lab.sh unpacks with dpkg -x (exim4-daemon-heavy links
 # libmariadb3, libpq5, libperl5.36 ...): dpkg -x installs no dependencies.
 BUILD="gcc clang make meson ninja-build pkg-config
 liblmdb-dev libsasl2-dev libmilter-dev libcrypt-dev libssl-dev libidn2-dev
-libunistring-dev libdb-dev libcmocka-dev"
-TEST="lmdb-utils postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks
+libunistring-dev libdb-dev libcmocka-dev libpq-dev debhelper dpkg-dev systemd"
+TEST="postgresql lmdb-utils postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks
 libauthen-sasl-perl gsasl miltertest dovecot-core mandoc clang-format
 valgrind libclang-rt-14-dev m4 libwrap0 libspf2-2 procps iproute2 psmisc
 openssl libnet-ssleay-perl libmariadb3 libpq5 libgnutls-dane0 libidn12 libldap-2.5-0
 libperl5.36 libsqlite3-0 libnsl2 libpcre2-8-0 libdb5.3
-jq db-util bsdutils util-linux"
+jq db-util bsdutils util-linux lintian strace"
 
 PKGS=$(echo $BUILD $TEST)
 

@@ -15,11 +15,12 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "authdb_pg.h"
 #include "cli.h"
 
 static const cli_cmd *const main_tables[] = {
     settings_cmds,       user_cmds,        sender_cmds, domain_cmds, import_sasldb_cmds,
-    import_dovecot_cmds, import_maps_cmds, export_cmds, maint_cmds,
+    import_dovecot_cmds, import_maps_cmds, export_cmds, maint_cmds,  sync_cmds,
 };
 #define MAIN_NTABLES (sizeof(main_tables) / sizeof(main_tables[0]))
 
@@ -112,6 +113,8 @@ int main(int argc, char **argv)
 
     /* Passwords pass through this process: never into a core dump. */
     setrlimit(RLIMIT_CORE, &nocore);
+    /* --store postgresql://... opens the central store. */
+    authdb_pg_register();
     memset(&g, 0, sizeof(g));
     memset(&c, 0, sizeof(c));
     c.out = stdout;
@@ -178,6 +181,7 @@ int main(int argc, char **argv)
         json_object_begin(&c.j);
     }
     c.store_override = g.store;
+    c.force = g.force;
     if ((rc = main_config(&c, g.config)) != CLI_OK)
         goto out;
     rc = cmd->run(&c, &a);

@@ -20,7 +20,10 @@
 static const cli_opt cli_global_opts[] = {
     {"config", "FILE",
      "configuration file (default " AUTHDB_CONF_DEFAULT ", or $" AUTHDB_CONF_ENV ")"},
-    {"store", "DIR", "store directory (overrides the configuration's \"store\")"},
+    {"store", "DIR|URI",
+     "store directory, or postgresql://... for the central store (overrides the "
+     "configuration's \"store\")"},
+    {"force", NULL, "write to a store that authgate-sync manages (stops its sync until a resync)"},
     {"json", NULL, "machine-readable output: one JSON object on standard output"},
     {"help", NULL, "print help and exit"},
     {"version", NULL, "print the version and exit"},
@@ -51,7 +54,8 @@ int cli_parse_global(int argc, char **argv, int *i, cli_globals *g, char *why, s
         return 0;
     name = arg + 2;
     len = cli_optname(name, &value);
-    if (cli_is(name, len, "json") || cli_is(name, len, "help") || cli_is(name, len, "version")) {
+    if (cli_is(name, len, "json") || cli_is(name, len, "help") || cli_is(name, len, "version") ||
+        cli_is(name, len, "force")) {
         if (value != NULL) {
             snprintf(why, whylen, "option --%.*s takes no value", (int)len, name);
             return -1;
@@ -60,6 +64,8 @@ int cli_parse_global(int argc, char **argv, int *i, cli_globals *g, char *why, s
             g->json = 1;
         else if (cli_is(name, len, "help"))
             g->help = 1;
+        else if (cli_is(name, len, "force"))
+            g->force = 1;
         else
             g->version = 1;
         return 1;
@@ -295,6 +301,7 @@ int cli_exit_code(int rc)
         return CLI_NO;
     case AUTHDB_EPERM:
     case AUTHDB_ERDONLY:
+    case AUTHDB_EMANAGED:
     case EACCES:
     case EPERM:
     case EROFS:
@@ -314,11 +321,19 @@ const char *cli_store_dir(const cli *c)
     return c->store_override != NULL ? c->store_override : c->conf->store;
 }
 
+int cli_store_is_uri(const cli *c)
+{
+    const char *s = cli_store_dir(c);
+    return strncmp(s, "postgresql:", 11) == 0 || strncmp(s, "postgres:", 9) == 0;
+}
+
 int cli_open(cli *c, unsigned flags, authdb **h)
 {
     char why[512];
     int rc;
 
+    if ((flags & AUTHDB_WRITE) && c->force)
+        flags |= AUTHDB_FORCE;
     rc = authdb_open(cli_store_dir(c), flags, h, why, sizeof(why));
     if (rc != AUTHDB_OK)
         return cli_fail(c, cli_exit_code(rc), "%s", why);

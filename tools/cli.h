@@ -81,12 +81,14 @@ typedef struct cli_globals {
     int json;           /* --json */
     int help;           /* --help */
     int version;        /* --version */
+    int force;          /* --force */
 } cli_globals;
 
 typedef struct cli {
     FILE *out, *err;
     int json;
     const char *store_override;
+    int force; /* --force: AUTHDB_FORCE on writable opens */
     authdb_conf *conf;
     json j;
     char error[512]; /* the last error, for the JSON "error" key */
@@ -102,6 +104,7 @@ extern const cli_cmd import_dovecot_cmds[];
 extern const cli_cmd import_maps_cmds[];
 extern const cli_cmd export_cmds[];
 extern const cli_cmd maint_cmds[];
+extern const cli_cmd sync_cmds[];
 
 /* ---- parsing and help ---- */
 
@@ -141,8 +144,10 @@ const char *cli_esc(const char *s, size_t len, char *buf, size_t bufsz);
 
 /* ---- store and passwords ---- */
 
-/* The store directory: --store, else the configuration's. */
+/* The store directory (or URI): --store, else the configuration's. */
 const char *cli_store_dir(const cli *c);
+/* Non-zero when the store is a postgresql:// URI (the central store). */
+int cli_store_is_uri(const cli *c);
 /* Open the store; on failure report it and return the exit code. */
 int cli_open(cli *c, unsigned flags, authdb **h);
 /* Read a password: one line of standard input with --password-stdin

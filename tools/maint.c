@@ -129,12 +129,14 @@ static int maint_stats(cli *c, const cli_args *a)
         fprintf(c->out, "users:           %zu (%zu disabled)\n", s.users, s.users_disabled);
         fprintf(c->out, "send-as rules:   %zu for %zu logins\n", s.rules, s.rule_logins);
         fprintf(c->out, "local domains:   %zu\n", s.domains);
-        fprintf(c->out, "secrets map:     %zu of %zu KiB used\n", s.secrets_used / 1024,
-                s.secrets_map_size / 1024);
-        fprintf(c->out, "policy map:      %zu of %zu KiB used\n", s.policy_used / 1024,
-                s.policy_map_size / 1024);
-        fprintf(c->out, "reader slots:    secrets %u, policy %u in use of %u each\n",
-                s.secrets_readers, s.policy_readers, s.readers_max);
+        if (!cli_store_is_uri(c)) { /* PostgreSQL has no maps or reader slots */
+            fprintf(c->out, "secrets map:     %zu of %zu KiB used\n", s.secrets_used / 1024,
+                    s.secrets_map_size / 1024);
+            fprintf(c->out, "policy map:      %zu of %zu KiB used\n", s.policy_used / 1024,
+                    s.policy_map_size / 1024);
+            fprintf(c->out, "reader slots:    secrets %u, policy %u in use of %u each\n",
+                    s.secrets_readers, s.policy_readers, s.readers_max);
+        }
     }
     rc = CLI_OK;
 out:

@@ -87,10 +87,13 @@ static int settings_init(cli *c, const cli_args *a)
     }
     pairs[np] = NULL;
     opts.settings = pairs;
-    if ((rc = settings_gid(c, cli_arg(a, "secrets-group"), c->conf->secrets_group,
+    /* A central store has no files: access is PostgreSQL's roles. */
+    if (!cli_store_is_uri(c) &&
+        (rc = settings_gid(c, cli_arg(a, "secrets-group"), c->conf->secrets_group,
                            &opts.secrets_gid)) != CLI_OK)
         return rc;
-    if ((rc = settings_gid(c, cli_arg(a, "policy-group"), c->conf->policy_group,
+    if (!cli_store_is_uri(c) &&
+        (rc = settings_gid(c, cli_arg(a, "policy-group"), c->conf->policy_group,
                            &opts.policy_gid)) != CLI_OK)
         return rc;
     rc = authdb_create(cli_store_dir(c), &opts, why, sizeof(why));
