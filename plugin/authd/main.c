@@ -4,9 +4,9 @@
  * listener (socket), privs (user, cores), pidfile, detach (background),
  * storeref (store handle), server (accept loop + workers), verify, proto.
  *
- * Startup, in this order: read the configuration; no core dumps; detach
- * (unless -f); the service manager's socket (sdnotify: NOTIFY_SOCKET,
- * WATCHDOG_USEC); block SIGTERM/SIGINT/SIGHUP into a signalfd; pid file and
+ * Startup, in this order: read the configuration; no core dumps; the
+ * service manager's socket (sdnotify: NOTIFY_SOCKET, WATCHDOG_USEC);
+ * detach (unless -f); block SIGTERM/SIGINT/SIGHUP into a signalfd; pid file and
  * socket as root; drop to authd_user; open the store as that user; start
  * the workers; tell the starting command (and the service manager:
  * READY=1) we are ready; serve, sending the watchdog keep-alive.
@@ -241,13 +241,16 @@ int main(int argc, char **argv)
         authdb_logf(&a.lg, LOG_ERR, "%s", why);
         goto out;
     }
+    /* Before detaching: WATCHDOG_PID names the process the service
+     * manager started.  Under Type=forking the daemon's pid then changes,
+     * and the manager takes the keep-alives from the pid in PIDFile=. */
+    why[0] = '\0';
+    if (sdnotify_init(&sd, why, sizeof(why)) != 0)
+        authdb_logf(&a.lg, LOG_WARNING, "service manager notification off: %s", why);
     if (!foreground && detach_start(&ready_fd, why, sizeof(why)) != 0) {
         authdb_logf(&a.lg, LOG_ERR, "cannot go into the background: %s", why);
         goto out;
     }
-    why[0] = '\0';
-    if (sdnotify_init(&sd, why, sizeof(why)) != 0)
-        authdb_logf(&a.lg, LOG_WARNING, "service manager notification off: %s", why);
     /* Signals arrive through a descriptor; every thread inherits the mask. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);

@@ -12,7 +12,11 @@
  *   NOTIFY_SOCKET   path of a datagram socket ('@' first: abstract name)
  *   WATCHDOG_USEC   keep-alive deadline in microseconds
  *   WATCHDOG_PID    the process the watchdog is meant for (if set, ours
- *                   only when it is our pid)
+ *                   only when it is our pid when sdnotify_init runs: call
+ *                   it before going into the background, so that under
+ *                   Type=forking the daemon keeps the watchdog systemd
+ *                   set for the process it started; systemd then takes
+ *                   the keep-alives from the pid in PIDFile=)
  */
 #ifndef AUTHD_SDNOTIFY_H
 #define AUTHD_SDNOTIFY_H

@@ -16,12 +16,17 @@
  *     by default here, as authgate-authd(8) recommends), then SIGKILL after
  *     TimeoutAbortSec (-a) if it is still there;
  *   - whenever the main process exits it is started again after RestartSec
- *     (-r).
+ *     (-r);
+ *   - with -F PIDFILE, Type=forking: the started process must exit 0 (the
+ *     daemon went into the background), then the main pid is read from
+ *     PIDFILE (PIDFile=); WATCHDOG_PID names the started process.  The
+ *     supervisor is a child subreaper (as PID 1 is), so it reaps the
+ *     daemon when it dies.
  *
  * usage: rl-supervise -n NOTIFY_PATH [-w WATCHDOG_MS] [-s SIGNAL_NUMBER]
  *                     [-a ABORT_MS] [-r RESTART_MS] [-p PIDFILE]
- *                     -- COMMAND [ARG]...
- * -p: the main pid is written there at every start.  Every event goes to
+ *                     [-F FORKING_PIDFILE] -- COMMAND [ARG]...
+ * -p: the main pid is written there at every start (once known).  Every event goes to
  * standard output as "T ms: event pid N ...", T counted from the
  * supervisor's start.  SIGTERM or SIGINT: the service gets SIGTERM
  * (SIGKILL after 10 s), then the supervisor exits 0.
@@ -33,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,7 +49,8 @@
 #include "rlutil.h"
 
 struct sup {
-    const char *notify, *pidfile;
+    const char *notify, *pidfile, *forking;
+    pid_t starter; /* Type=forking: the process started, until it exits */
     char **argv;
     int64_t watchdog_ms, abort_ms, restart_ms, t0;
     int sig, fd;
@@ -64,6 +71,17 @@ static void sup_log(struct sup *s, const char *fmt, ...)
     va_end(ap);
     printf("\n");
     fflush(stdout);
+}
+
+/* The main pid is known: tell -p. */
+static void sup_main_known(struct sup *s)
+{
+    FILE *f;
+
+    if (s->pidfile != NULL && (f = fopen(s->pidfile, "w")) != NULL) {
+        fprintf(f, "%ld\n", (long)s->pid);
+        fclose(f);
+    }
 }
 
 static int sup_start(struct sup *s)
@@ -88,17 +106,17 @@ static int sup_start(struct sup *s)
         execvp(s->argv[0], s->argv);
         _exit(127);
     }
-    s->pid = p;
     s->starts++;
     s->last_ping = rl_now_ms();
     s->kill_at = 0;
-    if (s->pidfile != NULL) {
-        FILE *f = fopen(s->pidfile, "w");
-        if (f != NULL) {
-            fprintf(f, "%ld\n", (long)p);
-            fclose(f);
-        }
+    if (s->forking != NULL) {
+        s->starter = p;
+        s->pid = 0;
+        sup_log(s, "start pid %ld (start %lu, forking)", (long)p, s->starts);
+        return 0;
     }
+    s->pid = p;
+    sup_main_known(s);
     sup_log(s, "start pid %ld (start %lu)", (long)p, s->starts);
     return 0;
 }
@@ -146,6 +164,26 @@ static void sup_reap(struct sup *s)
     pid_t p;
 
     while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (s->starter > 0 && p == s->starter) {
+            long main_pid = 0;
+            FILE *f = fopen(s->forking, "r");
+            s->starter = 0;
+            if (f != NULL) {
+                if (fscanf(f, "%ld", &main_pid) != 1)
+                    main_pid = 0;
+                fclose(f);
+            }
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || main_pid <= 0) {
+                sup_log(s, "forking start failed (status 0x%x, PIDFile pid %ld)", st, main_pid);
+                s->start_at = rl_now_ms() + s->restart_ms;
+                continue;
+            }
+            s->pid = (pid_t)main_pid;
+            s->last_ping = rl_now_ms();
+            sup_main_known(s);
+            sup_log(s, "main pid %ld (from the PIDFile)", main_pid);
+            continue;
+        }
         if (p != s->pid)
             continue;
         if (WIFSIGNALED(st))
@@ -170,7 +208,7 @@ int main(int argc, char **argv)
     s.restart_ms = 100;
     s.sig = SIGKILL;
     s.fd = -1;
-    while ((ch = getopt(argc, argv, "n:w:s:a:r:p:")) != -1) {
+    while ((ch = getopt(argc, argv, "n:w:s:a:r:p:F:")) != -1) {
         switch (ch) {
         case 'n':
             s.notify = optarg;
@@ -190,6 +228,9 @@ int main(int argc, char **argv)
         case 'p':
             s.pidfile = optarg;
             break;
+        case 'F':
+            s.forking = optarg;
+            break;
         default:
             goto usage;
         }
@@ -207,6 +248,10 @@ int main(int argc, char **argv)
         setsockopt(s.fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0 ||
         chmod(s.notify, 0777) != 0) {
         perror("rl-supervise: notify socket");
+        return 1;
+    }
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+        perror("rl-supervise: PR_SET_CHILD_SUBREAPER");
         return 1;
     }
     sigemptyset(&set);
@@ -244,7 +289,7 @@ int main(int argc, char **argv)
         }
         sup_reap(&s);
         now = rl_now_ms();
-        if (s.stopping && s.pid <= 0)
+        if (s.stopping && s.pid <= 0 && s.starter <= 0)
             break;
         if (s.pid > 0 && s.kill_at > 0 && now >= s.kill_at) {
             sup_log(&s, "pid %ld still there: SIGKILL", (long)s.pid);
@@ -258,7 +303,8 @@ int main(int argc, char **argv)
             kill(s.pid, s.sig);
             s.kill_at = now + s.abort_ms;
         }
-        if (!s.stopping && s.pid <= 0 && now >= s.start_at && sup_start(&s) != 0) {
+        if (!s.stopping && s.pid <= 0 && s.starter <= 0 && now >= s.start_at &&
+            sup_start(&s) != 0) {
             perror("rl-supervise: fork");
             break;
         }
@@ -268,6 +314,7 @@ int main(int argc, char **argv)
     return 0;
 usage:
     fprintf(stderr, "usage: rl-supervise -n NOTIFY_PATH [-w WATCHDOG_MS] [-s SIGNAL_NUMBER] "
-                    "[-a ABORT_MS] [-r RESTART_MS] [-p PIDFILE] -- COMMAND [ARG]...\n");
+                    "[-a ABORT_MS] [-r RESTART_MS] [-p PIDFILE] [-F FORKING_PIDFILE] -- "
+                    "COMMAND [ARG]...\n");
     return 2;
 }

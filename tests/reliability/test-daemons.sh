@@ -32,6 +32,10 @@
 #      runs: requests queue up, authd notices that no request finished for
 #      authd_timeout and withholds the keep-alive (logged), the supervisor
 #      restarts it: 454, then 235.
+#   G  as the Debian unit runs it (Type=forking, PIDFile=, WatchdogSec=):
+#      authd goes into the background, keeps the watchdog systemd set for
+#      the process it started, and a hang again ends in 454 and a
+#      restart.
 set -u
 HERE=$(dirname "$0")
 # shellcheck source=rl.sh
@@ -100,6 +104,9 @@ restarted() {
 }
 lab__more_starts() {
     [ "$(grep -c 'start pid' "$SUP")" -gt "$1" ]
+}
+lab__more_mains() {
+    [ "$(grep -c 'main pid' "$SUP")" -gt "$1" ]
 }
 
 smtpd_blocked() { # a smtpd of the instance sleeps in a UNIX socket read
@@ -224,6 +231,34 @@ restarted "$starts"
 lab_expect "F: restarted: AUTH PLAIN 235" "$(rl_auth PLAIN alice@example.com "$RL_PW")" 235
 grep -E 'watchdog|start pid|exit pid|READY' "$SUP" | sed 's/^/# supervisor: /'
 
+# ------------------------------------------------------------ G: Type=forking
+lab_daemon_stop authdsup
+rl_authd_conf "authd_timeout=3"
+lab_daemon_start authdfork --ready-file "$SOCK" -- "$RL_BIN/rl-supervise" -n "$LAB/run/notify" \
+    -w 3000 -a 1000 -r 200 -p "$LAB/run/authd.main" -F "$LAB/run/authd.pid" -- \
+    "$RL_AUTHD" -c "$LAB/authd.conf"
+SUP=$LAB/log/authdfork.out
+lab_wait_log "$SUP" 'main pid [0-9]+ \(from the PIDFile\)' 10 ||
+    lab_fail "forking authd did not start: $(cat "$SUP")"
+sleep 4
+lab_expect "G: forking authd: keep-alives arrive from the daemon (no watchdog timeout in 4 s)" \
+    "$(grep -c 'watchdog timeout' "$SUP")" 0
+lab_expect "G: forking authd answers" "$(rl_auth PLAIN alice@example.com "$RL_PW")" 235
+main=$(cat "$LAB/run/authd.main")
+lab_expect "G: the main pid is the background daemon, not the process started" \
+    "$(grep -c "start pid $main " "$SUP")" 0
+starts=$(grep -c 'main pid' "$SUP")
+kill -STOP "$main"
+t0=$(lab__now)
+auth_bg "$LAB/log/auth-G"
+wait "$AUTH_PID"
+g_secs=$(lab__since "$t0")
+lab_expect "G: AUTH during the hang: 454 (took $g_secs s)" "$(auth_code "$LAB/log/auth-G")" 454
+lab_expect "G: the supervisor saw the timeout" "$(grep -c "watchdog timeout: pid $main " "$SUP")" 1
+lab__wait 10 lab__more_mains "$starts"
+lab_expect "G: restarted: AUTH PLAIN 235" "$(rl_auth PLAIN alice@example.com "$RL_PW")" 235
+grep -E 'watchdog|start pid|main pid|exit pid' "$SUP" | sed 's/^/# supervisor (forking): /'
+
 # ------------------------------------------------------------ accounting
 conf=$CONF
 drained() { [ "$(postqueue -c "$conf" -j 2>/dev/null | wc -l)" = 0 ]; }
@@ -241,6 +276,6 @@ lab_expect "no spoofed, rejected or tempfailed message delivered ($(wc -l <"$LAB
     "$(comm -12 "$LAB/not.ids" "$LAB/sink.ids" | wc -l)" 0
 lab_expect "the sink holds accepted messages, and of the unknown ones only legitimate ones" \
     "$(comm -23 "$LAB/sink.ids" "$LAB/acc.ids" | comm -23 - "$LAB/unk.ids" | wc -l)" 0
-rl_figure daemons "milter killed, milter hung, authd killed, authd hung (no supervisor: blocked until killed, then 454 in ${d_secs} s), authd hung under the watchdog (454 after ${e_secs} s, restarted), authd workers hung (454 after ${f_secs} s, restarted)"
+rl_figure daemons "milter killed, milter hung, authd killed, authd hung (no supervisor: blocked until killed, then 454 in ${d_secs} s), authd hung under the watchdog (454 after ${e_secs} s, restarted), authd workers hung (454 after ${f_secs} s, restarted), authd hung as the Debian unit runs it (Type=forking: 454 after ${g_secs} s, restarted)"
 rl_figure daemons-messages "$(wc -l <"$LAB/ledger-all") messages:$TOTALS"
 lab_finish
