@@ -27,8 +27,12 @@
 #      SMTP AUTH (login, password) through authd and the plugin, an AUTH
 #      line past Postfix's limit, From/Sender headers through the milter,
 #      every saslauthd field, CLI arguments, import lines, config lines.
-# The timing property (unknown login vs wrong password) is
-# plugin/authd/test_timing.c (authd-timing), run by tests/reliability/run.
+#   F  unknown login vs wrong password, as an SMTP client sees it: AUTH
+#      PLAIN through Postfix, libsasl2 and authd, one connection per
+#      attempt, paired rounds: the median difference within 5% of the
+#      median wrong-password time (rl-auth-timing; the daemon-side
+#      measure is plugin/authd/test_timing.c, authd-timing).
+#      Rounds: 101 (make check), 301 (RELIAB_FULL=1).
 set -u
 umask 000
 HERE=$(dirname "$0")
@@ -306,6 +310,14 @@ lab_expect_match "E: authgate-milter -t, the same file: refused" \
     "$("$RL_MILTER" -t -c "$LAB/big.conf" 2>&1)" "$LAB/big.conf:2: line longer than 4096 characters"
 lab_expect_match "E: authgate-authd -t, the same file: refused" \
     "$("$RL_AUTHD" -t -c "$LAB/big.conf" 2>&1)" "$LAB/big.conf:2: line longer than 4096 characters"
+# ------------------------------------------------------------ F: timing
+out=$("$RL_BIN/rl-auth-timing" -p "$RL_SUB" -l alice@example.com -u nobody@example.com \
+    -n "$(rl_pick 101 301)" 2>&1)
+tim=$?
+echo "$out" | sed 's/^/# /'
+lab_expect "F: SMTP AUTH, unknown login vs wrong password: paired median difference within 5%" "$tim" 0
+rl_figure security-timing "$(echo "$out" | sed -n 's/^auth-timing: //p' | tr '\n' ';')"
+
 n=$(($(wc -l <"$LAB/state/.passes") - CHECKS_BEFORE))
 rl_figure security "$n checks: modes under umask 000, milter user vs secrets/, passwords in argv/environ/logs, core dumps, oversized inputs"
 lab_finish
