@@ -195,12 +195,14 @@ rl_stack_store() {
         lab_fail "store rules: $(tail -2 "$LAB/log/ctl.out")"
 }
 
+# shellcheck disable=SC2120 # callers may pass KEY=VALUE overrides
 rl_authd_conf() {
     rl_conf "$LAB/authd.conf" "store=$LAB/store" "authd_socket=$RL_JAIL/authgate/authd/mux" \
         "authd_user=postfix" "authd_socket_group=postfix" "authd_socket_mode=0660" \
         "authd_threads=2" "authd_timeout=10" "authd_pidfile=$LAB/run/authd.pid" "$@"
 }
 
+# shellcheck disable=SC2120 # callers may pass KEY=VALUE overrides
 rl_milter_conf() {
     rl_conf "$LAB/milter.conf" "store=$LAB/store" \
         "milter_socket=unix:$RL_JAIL/authgate/milter.sock" "milter_user=nobody" \

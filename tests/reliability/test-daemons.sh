@@ -220,7 +220,8 @@ t0=$(lab__now)
 auth_bg "$LAB/log/auth-F"
 wait "$AUTH_PID"
 f_secs=$(lab__since "$t0")
-exec {FREEZE[1]}>&-
+freeze_in=${FREEZE[1]}
+exec {freeze_in}>&-
 wait "$FREEZE_PID" 2>/dev/null
 lab_expect "F: AUTH with the workers hung: 454 after the restart (took $f_secs s)" \
     "$(auth_code "$LAB/log/auth-F")" 454

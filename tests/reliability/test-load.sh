@@ -34,6 +34,7 @@ if [ "$MODE" = valgrind ]; then
     MSGS=$(rl_pick 300 1000)
     mkdir -p "$LAB/vg"
     chmod 0777 "$LAB/vg"
+    # shellcheck disable=SC2054 # the commas are valgrind's list syntax
     RL_WRAP=(valgrind --vgdb=no --error-exitcode=99 --leak-check=full
         --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
         --track-fds=no --log-file="$LAB/vg/%p.log")
@@ -95,7 +96,7 @@ lab_expect "accepted + rejected = all messages" "$((accepted + rejected))" "$MSG
 n=$(wc -l <"$LAB/samples")
 q=$(((n + 3) / 4))
 read -r _ m_rss_q _ _ a_rss_q _ _ <<<"$(sed -n "${q}p" "$LAB/samples")"
-read -r _ m_rss_e m_fd_e m_thr_e a_rss_e a_fd_e a_thr_e <<<"$(tail -1 "$LAB/samples")"
+read -r _ m_rss_e _ _ a_rss_e _ _ <<<"$(tail -1 "$LAB/samples")"
 max_m_fd=$(awk 'max < $3 { max = $3 } END { print max }' "$LAB/samples")
 max_m_thr=$(awk 'max < $4 { max = $4 } END { print max }' "$LAB/samples")
 max_a_fd=$(awk 'max < $6 { max = $6 } END { print max }' "$LAB/samples")
@@ -112,8 +113,8 @@ if [ "$MODE" != valgrind ]; then
 fi
 lab_postfix_stop pf
 sleep 1
-read -r m_rss1 m_fd1 m_thr1 <<<"$(rl_proc "$MPID")"
-read -r a_rss1 a_fd1 a_thr1 <<<"$(rl_proc "$APID")"
+read -r _ m_fd1 m_thr1 <<<"$(rl_proc "$MPID")"
+read -r _ a_fd1 a_thr1 <<<"$(rl_proc "$APID")"
 lab_expect "milter descriptors back after Postfix stopped ($m_fd0 before, max $max_m_fd)" "$m_fd1" "$m_fd0"
 lab_expect "milter threads back after Postfix stopped ($m_thr0 before, max $max_m_thr)" "$m_thr1" "$m_thr0"
 lab_expect "authd descriptors back ($a_fd0 before, max $max_a_fd)" "$a_fd1" "$a_fd0"

@@ -98,7 +98,8 @@ live() {
     esac
     lab_expect "round $r: table(s) full of live readers ($envs)" "$(slots)" "$want"
     expect_temp_or_ok "round $r, $envs full of live readers"
-    exec {HOLD[1]}>&-
+    hold_in=${HOLD[1]}
+    exec {hold_in}>&-
     read -r line <&"${HOLD[0]}"
     lab_expect "round $r: live readers released ($envs)" "$line" released
     wait "$HOLD_PID"
