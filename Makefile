@@ -9,6 +9,8 @@
 #                   against the installed files, purge them (packaging/install-test.sh)
 #   make deps       install build and test dependencies (as root)
 #   make asan-check unit suite under ASan+UBSan (./build-asan)
+#   make reliability  tests/reliability/run: faults, load, bad input, security
+#                   (FULL=1: the full counts and 10-minute fuzz campaigns)
 #   make format     reformat the C sources; make format-check checks them
 
 BUILD      ?= build
@@ -20,7 +22,7 @@ DESTDIR    ?=
 NINJA := ninja
 ROOT  := $(shell id -u 2>/dev/null)
 
-.PHONY: all deps check unit integration fuzz install deb install-test demo asan-check format format-check clean distclean fleet-check
+.PHONY: all deps check unit integration fuzz install deb install-test demo asan-check format format-check clean distclean fleet-check reliability
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -67,6 +69,12 @@ asan-check:
 	$(NINJA) -C build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C build-asan --print-errorlogs --suite unit $(MESON_TEST_OPTS)
+
+# The reliability suite with its figures (tests/reliability/README.md).
+reliability:
+	@if [ "$(ROOT)" = 0 ]; then packaging/deps.sh; fi
+	$(MAKE) all
+	tests/reliability/run --build $(BUILD) $(if $(FULL),--full)
 
 install: all
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild

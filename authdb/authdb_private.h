@@ -37,6 +37,11 @@ struct store_env {
     MDB_dbi main;    /* users (secrets) or rules (policy) */
     MDB_dbi ruleidx; /* policy only */
     MDB_dbi domains; /* policy only */
+    size_t psize;    /* page size, for the truncation check */
+    /* The newest txn id whose schema a reader saw checked; a read txn of a
+     * newer id checks it again (a newer authgatectl may have migrated the
+     * store in place while this process had it open). */
+    _Atomic size_t schema_txnid;
     int open;
     int managed; /* meta "sync:central" was set at open */
 };

@@ -17,6 +17,16 @@
  *    it) is answered with mdb_env_set_mapsize(env, 0) while no txn of this
  *    process is open (the envset's rwlock).
  *  - no NOSYNC flags; files are created with explicit modes, never by LMDB.
+ *  - truncation: a data.mdb shorter than its last used page would make the
+ *    first access past its end a SIGBUS in the host (smtpd, sendmail...).
+ *    Open and every read transaction compare the file size with the last
+ *    page of the newest meta (env_size_check): a truncated file is
+ *    AUTHDB_ECORRUPT, a temporary failure, never a crash.  LMDB only ever
+ *    grows the file, so a file that was long enough stays long enough.
+ *  - schema: checked at open, and again by the first read transaction that
+ *    sees a newer transaction id than the last check (env_schema_recheck):
+ *    a store migrated in place to a newer schema while a reader had it open
+ *    is AUTHDB_ENEWER from then on, never read with the old rules.
  *
  * Diagnostics: open and create fill a caller buffer with "path: problem".
  */
@@ -41,10 +51,21 @@ const char *store_env_name(int which)
     return env_dirs[which];
 }
 
+/* fmt has two %s: a (a path) and b.  A path too long to leave room for
+ * the rest is shortened to its head and tail, so the reason is never cut
+ * off (a 5,000-octet --store argument still gets "path too long"). */
 static void why_set(char *why, size_t whylen, const char *fmt, const char *a, const char *b)
 {
-    if (why != NULL && whylen > 0)
-        snprintf(why, whylen, fmt, a, b);
+    char shortened[200];
+    size_t alen = strlen(a);
+
+    if (why == NULL || whylen == 0)
+        return;
+    if (alen > sizeof(shortened) - 1 && alen + strlen(b) + 64 > whylen) {
+        snprintf(shortened, sizeof(shortened), "%.96s...%s", a, a + alen - 96);
+        a = shortened;
+    }
+    snprintf(why, whylen, fmt, a, b);
 }
 
 int store_env_path(const char *dir, int which, char *out, size_t outsz)
@@ -90,6 +111,37 @@ static int env_meta_put(MDB_txn *t, struct store_env *e, const char *key, const 
 }
 
 /* ------------------------------------------------------------------ open */
+
+/* Is data.mdb long enough for every page the newest meta may reference?
+ * (Pages of older snapshots are at most that.)  AUTHDB_OK or
+ * AUTHDB_ECORRUPT with a sentence in why. */
+static int env_size_check(struct store_env *e, const char *path, char *why, size_t whylen)
+{
+    MDB_envinfo info;
+    mdb_filehandle_t fd;
+    struct stat st;
+    unsigned long long need;
+    char have_s[32], need_s[64];
+    int rc = AUTHDB_OK;
+
+    if (mdb_env_info(e->env, &info) != 0 || mdb_env_get_fd(e->env, &fd) != 0)
+        goto out;
+    if (fstat(fd, &st) != 0) {
+        rc = errno;
+        goto out;
+    }
+    need = ((unsigned long long)info.me_last_pgno + 1) * e->psize;
+    if ((unsigned long long)st.st_size < need) {
+        snprintf(have_s, sizeof(have_s), "%lld", (long long)st.st_size);
+        snprintf(need_s, sizeof(need_s), "%llu bytes: restore it from a backup", need);
+        if (why != NULL && whylen > 0)
+            snprintf(why, whylen, "%s/data.mdb: truncated: %s bytes, its pages need %s",
+                     path != NULL ? path : "store", have_s, need_s);
+        rc = AUTHDB_ECORRUPT;
+    }
+out:
+    return rc;
+}
 
 static int env_check_meta(MDB_txn *t, struct store_env *e, int which, const char *path, char *why,
                           size_t whylen)
@@ -156,6 +208,7 @@ static int env_open_dbis(struct store_env *e, int which, int write, const char *
     rc = env_check_meta(t, e, which, path, why, whylen);
     if (rc != AUTHDB_OK)
         goto out;
+    atomic_store(&e->schema_txnid, mdb_txn_id(t));
     if (which == ENV_SECRETS) {
         rc = mdb_dbi_open(t, "users", 0, &e->main);
     } else {
@@ -216,6 +269,17 @@ static int env_open(struct store_env *e, const char *dir, int which, int write, 
     rc = mdb_env_open(e->env, path, MDB_NOTLS | MDB_NORDAHEAD | (write ? 0 : MDB_RDONLY), 0640);
     if (rc != 0)
         goto fail;
+    {
+        MDB_stat ms;
+        rc = mdb_env_stat(e->env, &ms);
+        if (rc != 0)
+            goto fail;
+        e->psize = ms.ms_psize;
+    }
+    /* Before any transaction touches a page. */
+    rc = env_size_check(e, path, why, whylen);
+    if (rc != AUTHDB_OK)
+        goto close;
     mdb_reader_check(e->env, &dead);
     rc = env_open_dbis(e, which, write, path, why, whylen);
     if (rc != AUTHDB_OK)
@@ -395,6 +459,20 @@ static int store_enter(authdb *h, struct store_envset **out)
 
 /* ----------------------------------------------------------- transactions */
 
+/* A read txn newer than the last schema check: check again. */
+static int env_schema_recheck(struct store_env *e, int which, MDB_txn *t)
+{
+    size_t id = mdb_txn_id(t);
+    int rc;
+
+    if (id == atomic_load(&e->schema_txnid))
+        return AUTHDB_OK;
+    rc = env_check_meta(t, e, which, "store", NULL, 0);
+    if (rc == AUTHDB_OK)
+        atomic_store(&e->schema_txnid, id);
+    return rc;
+}
+
 static int txn_begin_env(struct store_envset *es, int which, int write, MDB_txn **out)
 {
     int rc = 0, dead;
@@ -414,6 +492,16 @@ static int txn_begin_env(struct store_envset *es, int which, int write, MDB_txn 
                 continue;
         }
         break;
+    }
+    if (rc == 0 && !write) {
+        int chk = env_size_check(&es->e[which], NULL, NULL, 0);
+        if (chk == AUTHDB_OK)
+            chk = env_schema_recheck(&es->e[which], which, *out);
+        if (chk != AUTHDB_OK) {
+            mdb_txn_abort(*out);
+            *out = NULL;
+            rc = chk;
+        }
     }
     return rc;
 }

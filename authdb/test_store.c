@@ -110,6 +110,39 @@ static void test_newer_schema(void **state)
     authdb_close(h);
 }
 
+/* A store migrated in place to a newer schema while a reader has it open:
+ * the reader's next transaction sees the new transaction id, checks the
+ * schema again and fails temporarily from then on. */
+static void test_newer_schema_while_open(void **state)
+{
+    (void)state;
+    char dir[256], p[512];
+    authdb *w, *r;
+    authdb_verdict v;
+    const char *why = NULL;
+
+    tu_new_store(dir, sizeof(dir), NULL);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &w, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_bulk_users(w, 0, 10), AUTHDB_OK);
+    authdb_close(w);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH, &r, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_lookup_bulk(r, 3), AUTHDB_OK);
+    assert_int_equal(authdb_sender_check(r, NULL, "a@b.test", 8, "a@b.test", 8, &v, &why),
+                     AUTHDB_OK);
+    snprintf(p, sizeof(p), "%s/secrets", dir);
+    tu_raw_meta_put(p, "schema", "\x02\0\0\0", 4);
+    assert_int_equal(tu_lookup_bulk(r, 3), AUTHDB_ENEWER);
+    assert_int_equal(tu_lookup_bulk(r, 4), AUTHDB_ENEWER);
+    /* policy was not migrated: its answers stand */
+    assert_int_equal(authdb_sender_check(r, NULL, "a@b.test", 8, "a@b.test", 8, &v, &why),
+                     AUTHDB_OK);
+    snprintf(p, sizeof(p), "%s/policy", dir);
+    tu_raw_meta_put(p, "schema", "\x02\0\0\0", 4);
+    assert_int_equal(authdb_sender_check(r, NULL, "a@b.test", 8, "a@b.test", 8, &v, &why),
+                     AUTHDB_ENEWER);
+    authdb_close(r);
+}
+
 /* Group ownership whatever the umask; a reader needs only the group: a
  * process in the secrets group (and not the owner) reads secrets, a process
  * in neither group opens nothing (the milter's user must not read secrets).
@@ -535,6 +568,40 @@ static void test_corrupt_record(void **state)
     authdb_close(h);
 }
 
+/* A truncated data.mdb (a bad restore, cp over a live store) is a
+ * temporary failure with a sentence, at open and for a handle opened
+ * before the truncation, never a SIGBUS in the reader. */
+static void test_truncated(void **state)
+{
+    (void)state;
+    char dir[256], p[512], why[AUTHDB_WHY_MAX];
+    authdb *h, *early;
+    authdb_secrets *s = NULL;
+    struct stat st;
+
+    tu_new_store(dir, sizeof(dir), NULL);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_bulk_users(h, 0, 3000), AUTHDB_OK);
+    authdb_close(h);
+    assert_int_equal(authdb_open(dir, AUTHDB_SECRETS, &early, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_lookup_bulk(early, 2999), AUTHDB_OK);
+    snprintf(p, sizeof(p), "%s/secrets/data.mdb", dir);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(truncate(p, st.st_size / 2), 0);
+
+    assert_int_equal(authdb_open(dir, AUTHDB_SECRETS, &h, why, sizeof(why)), AUTHDB_ECORRUPT);
+    assert_null(h);
+    assert_non_null(strstr(why, "data.mdb: truncated"));
+    assert_true(authdb_is_tempfail(AUTHDB_ECORRUPT));
+    /* the handle opened before: every lookup fails temporarily */
+    for (int i = 0; i < 3000; i += 101)
+        assert_int_equal(tu_lookup_bulk(early, (unsigned)i), AUTHDB_ECORRUPT);
+    assert_int_equal(authdb_secrets_lookup(early, "nobody", 6, &s), AUTHDB_ECORRUPT);
+    assert_null(s);
+    assert_int_equal(authdb_verify_password(early, "user1@bulk.test", 15, "x", 1), AUTHDB_ECORRUPT);
+    authdb_close(early);
+}
+
 /* ------------------------------------------------------- backup and check */
 
 struct check_out {
@@ -659,12 +726,13 @@ static void test_fork_reader(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_modes),         cmocka_unit_test(test_open_errors),
-        cmocka_unit_test(test_newer_schema),         cmocka_unit_test(test_users_and_verify),
-        cmocka_unit_test(test_imported_hash),        cmocka_unit_test(test_sender_rules),
-        cmocka_unit_test(test_domains_and_settings), cmocka_unit_test(test_map_growth),
-        cmocka_unit_test(test_corrupt_record),       cmocka_unit_test(test_backup_and_check),
-        cmocka_unit_test(test_fork_reader),          cmocka_unit_test(test_groups_and_access),
+        cmocka_unit_test(test_create_modes),      cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_newer_schema),      cmocka_unit_test(test_newer_schema_while_open),
+        cmocka_unit_test(test_users_and_verify),  cmocka_unit_test(test_imported_hash),
+        cmocka_unit_test(test_sender_rules),      cmocka_unit_test(test_domains_and_settings),
+        cmocka_unit_test(test_map_growth),        cmocka_unit_test(test_corrupt_record),
+        cmocka_unit_test(test_backup_and_check),  cmocka_unit_test(test_fork_reader),
+        cmocka_unit_test(test_groups_and_access), cmocka_unit_test(test_truncated),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tu_cleanup();

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -248,6 +250,21 @@ int daemon_drop(const char *name, char *why, size_t whylen)
     }
     if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
         snprintf(why, whylen, "switching to milter_user %s: root could be regained", name);
+        return -1;
+    }
+    return 0;
+}
+
+int daemon_no_core(char *why, size_t whylen)
+{
+    const struct rlimit none = {0, 0};
+
+    if (setrlimit(RLIMIT_CORE, &none) != 0) {
+        snprintf(why, whylen, "setrlimit(RLIMIT_CORE, 0): %s", strerror(errno));
+        return -1;
+    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        snprintf(why, whylen, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
         return -1;
     }
     return 0;

@@ -55,4 +55,10 @@ int daemon_socket_remove(const char *conn);
  * name or the current user: nothing).  Verifies root cannot be regained. */
 int daemon_drop(const char *name, char *why, size_t whylen);
 
+/* No core dumps: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 (which also keeps
+ * other processes of the same user out of /proc/PID/mem and ptrace).  Call
+ * at start and again after daemon_drop(): a uid change resets the
+ * dumpable flag.  0, or -1 with why. */
+int daemon_no_core(char *why, size_t whylen);
+
 #endif

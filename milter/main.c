@@ -18,7 +18,8 @@
  * and timeout need a restart), SIGTERM and SIGINT remove a UNIX socket's
  * name (no new connections), let the messages in flight finish (up to
  * milter_timeout seconds; new messages on open connections are
- * tempfailed), then stop libmilter and exit.  Only this file exits.
+ * tempfailed), then stop libmilter and exit.  Core dumps are off (it
+ * holds message headers and the store's policy).  Only this file exits.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -269,7 +270,8 @@ int main(int argc, char **argv)
         rc = check_only(&lg, rt);
         goto out;
     }
-    if (daemon_user(conf->milter_user, &uid, &gid, why, sizeof(why)) != 0)
+    if (daemon_user(conf->milter_user, &uid, &gid, why, sizeof(why)) != 0 ||
+        daemon_no_core(why, sizeof(why)) != 0)
         goto fail;
     if (!o.foreground) {
         int d = daemon_detach(&ready_fd, &status, why, sizeof(why));
@@ -301,7 +303,8 @@ int main(int argc, char **argv)
     if (daemon_socket_perms(sock, conf->milter_socket_mode, uid, gid, why, sizeof(why)) != 0)
         goto fail;
     umask(0022);
-    if (daemon_drop(conf->milter_user, why, sizeof(why)) != 0)
+    if (daemon_drop(conf->milter_user, why, sizeof(why)) != 0 ||
+        daemon_no_core(why, sizeof(why)) != 0)
         goto fail;
     if (getuid() == 0)
         authdb_logf(&lg, LOG_WARNING, "running as root: set milter_user");

@@ -227,7 +227,14 @@ static int auxprop_lookup(void *glob, sasl_server_params_t *sparams, unsigned fl
     }
     rc = authdb_secrets_lookup(db, user, ulen, &s);
     r = props_lookup_status(rc);
-    if (r == SASL_NOUSER) {
+    if (r == SASL_NOUSER && rc != AUTHDB_NOTFOUND) {
+        /* a login no store can hold (over-long, malformed): refused as
+         * unknown, and the log says why (SASL_LOG_FAIL: Postfix logs
+         * authentication failures, NOTE only when verbose) */
+        auxprop_log(u, SASL_LOG_FAIL, "authgate: login %s (%zu octets) refused: %s",
+                    authdb_log_escape(user, ulen, who, sizeof(who)), (size_t)ulen,
+                    authdb_strerror(rc));
+    } else if (r == SASL_NOUSER) {
         auxprop_log(u, SASL_LOG_DEBUG, "authgate: no login %s",
                     authdb_log_escape(user, ulen, who, sizeof(who)));
     } else if (r != SASL_OK) {

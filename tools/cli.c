@@ -87,6 +87,15 @@ int cli_parse_global(int argc, char **argv, int *i, cli_globals *g, char *why, s
     return 1;
 }
 
+/* Does cmd read a password (has --password-stdin)? */
+static int cli_takes_password(const cli_cmd *cmd)
+{
+    for (const cli_opt *o = cmd->opts; o != NULL && o->name != NULL; o++)
+        if (strcmp(o->name, "password-stdin") == 0)
+            return 1;
+    return 0;
+}
+
 int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a, cli_globals *g, char *why,
               size_t whylen)
 {
@@ -101,7 +110,16 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a, cli_global
 
         if (only_pos || arg[0] != '-' || arg[1] == '\0') {
             if (a->npos >= cmd->max_pos || a->npos >= CLI_MAX_POS) {
-                snprintf(why, whylen, "%s: unexpected argument \"%s\"", cmd->name, arg);
+                /* A command that reads a password: the extra argument may
+                 * be one typed in the wrong place; do not echo it. */
+                if (cli_takes_password(cmd))
+                    snprintf(why, whylen,
+                             "%s: unexpected argument (not shown: passwords are read from the "
+                             "terminal or with --password-stdin, never from the command line)",
+                             cmd->name);
+                else
+                    snprintf(why, whylen, "%s: unexpected argument \"%.*s\"", cmd->name,
+                             CLI_ECHO_MAX, arg);
                 return CLI_USAGE;
             }
             a->pos[a->npos++] = arg;
@@ -295,7 +313,7 @@ int cli_exit_code(int rc)
 
 const char *cli_esc(const char *s, size_t len, char *buf, size_t bufsz)
 {
-    return authdb_log_escape(s, len, buf, bufsz);
+    return authdb_log_escape(s, len, buf, bufsz < CLI_ECHO_MAX ? bufsz : CLI_ECHO_MAX);
 }
 
 const char *cli_store_dir(const cli *c)

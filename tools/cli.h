@@ -136,7 +136,10 @@ int cli_fail_db(cli *c, int rc, const char *fmt, ...) __attribute__((format(prin
 void cli_warn(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The exit code for an authdb, LMDB or errno status. */
 int cli_exit_code(int rc);
-/* Printable form of untrusted text (authdb_log_escape), in buf. */
+/* Printable form of untrusted text (authdb_log_escape), in buf, at most
+ * CLI_ECHO_MAX octets ("..." at the end when cut): an error message that
+ * quotes an oversized argument must still have room for the reason. */
+#define CLI_ECHO_MAX 160
 const char *cli_esc(const char *s, size_t len, char *buf, size_t bufsz);
 
 /* ---- store and passwords ---- */

@@ -12,10 +12,17 @@
  *   rule LOGIN allow|deny PATTERN
  *
  * Secret values are password equivalents for their mechanism: the output
- * must be protected like the store itself.
+ * must be protected like the store itself.  With --with-secrets, when
+ * standard output is a regular file that group or others may read (the
+ * shell made it under a lax umask), export_protect makes it 0600 before
+ * the first secret is written, and says so on standard error.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -170,6 +177,24 @@ static int export_settings(struct export_ctx *x)
     return rc;
 }
 
+/* Secrets must not land in a file others can read. */
+static int export_protect(cli *c)
+{
+    struct stat st;
+    int fd = fileno(c->out);
+
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) == 0)
+        return CLI_OK;
+    if (fchmod(fd, st.st_mode & 0600) != 0)
+        return cli_fail(c, CLI_STORE,
+                        "standard output is a file with mode %04o that others may read, and "
+                        "its mode cannot be changed (%s): not writing secrets to it",
+                        (unsigned)(st.st_mode & 07777), strerror(errno));
+    fprintf(c->err, "authgatectl: the output file had mode %04o: made it 0600 (it holds secrets)\n",
+            (unsigned)(st.st_mode & 07777));
+    return CLI_OK;
+}
+
 static int export_run(cli *c, const cli_args *a)
 {
     struct export_ctx x = {.c = c};
@@ -177,6 +202,8 @@ static int export_run(cli *c, const cli_args *a)
     int rc;
 
     x.with_secrets = cli_arg(a, "with-secrets") != NULL;
+    if (x.with_secrets && (rc = export_protect(c)) != CLI_OK)
+        goto out;
     if ((rc = cli_open(c, AUTHDB_BOTH, &x.h)) != CLI_OK)
         goto out;
     if ((rc = authdb_read_begin(x.h, AUTHDB_BOTH, &x.txn)) != AUTHDB_OK) {
@@ -237,7 +264,8 @@ const cli_cmd export_cmds[] = {
      "Print settings, local domains, users and send-as rules from one consistent\n"
      "snapshot: JSON with --json, else one record per line (\"setting\", \"domain\",\n"
      "\"user\", \"secret\", \"rule\").  Secret values only with --with-secrets; binary\n"
-     "secrets are base64.  Protect such output like the store itself.",
+     "secrets are base64.  Protect such output like the store itself: with\n"
+     "--with-secrets, a regular output file others may read is made 0600 first.",
      export_opts, 0, 0, "  0 exported\n" CLI_EXITS_COMMON, export_run},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL},
 };

@@ -63,7 +63,7 @@ static int settings_init(cli *c, const cli_args *a)
     const char *pairs[2 * SETTINGS_NKEYS + 1];
     authdb_create_opts opts;
     unsigned long mib;
-    char why[512];
+    char why[512], esc[CLI_ECHO_MAX];
     size_t np = 0;
     int rc;
 
@@ -78,7 +78,8 @@ static int settings_init(cli *c, const cli_args *a)
         settings_key(settings_init_opts[k].name, keys[np / 2], sizeof(keys[0]));
         rc = authdb_setting_check(keys[np / 2], v, values[np / 2], sizeof(values[0]), &reason);
         if (rc != AUTHDB_OK)
-            return cli_fail(c, CLI_DATAERR, "--%s \"%s\": %s", settings_init_opts[k].name, v,
+            return cli_fail(c, CLI_DATAERR, "--%s \"%s\": %s", settings_init_opts[k].name,
+                            cli_esc(v, strlen(v), esc, sizeof(esc)),
                             reason != NULL ? reason : authdb_strerror(rc));
         pairs[np] = keys[np / 2];
         pairs[np + 1] = values[np / 2];
@@ -169,7 +170,7 @@ static int settings_set_fn(authdb_txn *txn, void *arg)
 static int settings_set(cli *c, const cli_args *a)
 {
     struct settings_set_arg s;
-    char key[64], canon[AUTHDB_SETTING_MAX + 1];
+    char key[64], canon[AUTHDB_SETTING_MAX + 1], esc[CLI_ECHO_MAX];
     const char *why = NULL;
     authdb *h = NULL;
     int rc;
@@ -181,7 +182,8 @@ static int settings_set(cli *c, const cli_args *a)
         goto out;
     }
     if ((rc = authdb_setting_check(key, a->pos[1], canon, sizeof(canon), &why)) != AUTHDB_OK) {
-        rc = cli_fail(c, CLI_DATAERR, "%s \"%s\": %s", key, a->pos[1],
+        rc = cli_fail(c, CLI_DATAERR, "%s \"%s\": %s", key,
+                      cli_esc(a->pos[1], strlen(a->pos[1]), esc, sizeof(esc)),
                       why != NULL ? why : authdb_strerror(rc));
         goto out;
     }

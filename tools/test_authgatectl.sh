@@ -135,7 +135,9 @@ t_cli() {
     run 2 user && has "$ERR" "user add LOGIN" && has "$ERR" "needs a subcommand"
     run 0 user --help && has "$OUT" "user passwd LOGIN"
     run 2 user add && has "$ERR" "missing argument"
-    run 2 user add a b && has "$ERR" 'unexpected argument "b"'
+    run 2 user add a b && has "$ERR" 'unexpected argument (not shown: passwords are read' &&
+        hasnt "$ERR" '"b"'
+    run 2 domain add a b && has "$ERR" 'unexpected argument "b"'
     run 2 user add a --bogus && has "$ERR" 'unknown option "--bogus"'
     run 2 user add a -x && has "$ERR" 'unknown option "-x"'
     run 2 user add a --mechanisms && has "$ERR" "needs LIST"

@@ -103,13 +103,15 @@ static int user_derive(cli *c, const cli_args *a, authdb *h, const char *login, 
 static int user_mechs_opt(cli *c, const char *text, unsigned *mask)
 {
     const char *why = NULL;
+    char esc[CLI_ECHO_MAX];
     int rc;
 
     *mask = 0;
     if (text == NULL)
         return CLI_OK;
     if ((rc = authdb_mechs_parse(text, mask, &why)) != AUTHDB_OK || *mask == 0)
-        return cli_fail(c, CLI_DATAERR, "--mechanisms \"%s\": %s", text,
+        return cli_fail(c, CLI_DATAERR, "--mechanisms \"%s\": %s",
+                        cli_esc(text, strlen(text), esc, sizeof(esc)),
                         why != NULL ? why : "no mechanism named");
     return CLI_OK;
 }

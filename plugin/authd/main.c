@@ -4,10 +4,12 @@
  * listener (socket), privs (user, cores), pidfile, detach (background),
  * storeref (store handle), server (accept loop + workers), verify, proto.
  *
- * Startup, in this order: read the configuration; no core dumps; detach
- * (unless -f); block SIGTERM/SIGINT/SIGHUP into a signalfd; pid file and
+ * Startup, in this order: read the configuration; no core dumps; the
+ * service manager's socket (sdnotify: NOTIFY_SOCKET, WATCHDOG_USEC);
+ * detach (unless -f); block SIGTERM/SIGINT/SIGHUP into a signalfd; pid file and
  * socket as root; drop to authd_user; open the store as that user; start
- * the workers; tell the starting command we are ready; serve.
+ * the workers; tell the starting command (and the service manager:
+ * READY=1) we are ready; serve, sending the watchdog keep-alive.
  *
  * Diagnostics: through authdb_logf (syslog facility mail, and standard
  * error with -f or before detaching).  Exit 0 after a clean stop, 1 on a
@@ -28,6 +30,7 @@
 #include "listener.h"
 #include "pidfile.h"
 #include "privs.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "storeref.h"
 
@@ -152,6 +155,7 @@ int main(int argc, char **argv)
     pidfile pf = {.fd = -1};
     listener_id lid = {0};
     privs_user user = {0};
+    sdnotify sd = {.fd = -1};
     gid_t sock_gid = (gid_t)-1;
     uid_t sock_uid = (uid_t)-1;
     enum privs_plan plan;
@@ -237,6 +241,12 @@ int main(int argc, char **argv)
         authdb_logf(&a.lg, LOG_ERR, "%s", why);
         goto out;
     }
+    /* Before detaching: WATCHDOG_PID names the process the service
+     * manager started.  Under Type=forking the daemon's pid then changes,
+     * and the manager takes the keep-alives from the pid in PIDFile=. */
+    why[0] = '\0';
+    if (sdnotify_init(&sd, why, sizeof(why)) != 0)
+        authdb_logf(&a.lg, LOG_WARNING, "service manager notification off: %s", why);
     if (!foreground && detach_start(&ready_fd, why, sizeof(why)) != 0) {
         authdb_logf(&a.lg, LOG_ERR, "cannot go into the background: %s", why);
         goto out;
@@ -292,7 +302,8 @@ int main(int argc, char **argv)
     server_params sp = {.threads = a.conf->authd_threads,
                         .timeout_ms = a.conf->authd_timeout * 1000,
                         .queue = (size_t)a.conf->authd_threads * AUTHD_QUEUE_PER_THREAD,
-                        .max_reading = AUTHD_MAX_READING};
+                        .max_reading = AUTHD_MAX_READING,
+                        .notify = &sd};
     fit_fd_limit(&a, &sp);
     int rc = server_new(&sp, lfd, a.st, &a.lg, &a.srv);
     if (rc != 0) {
@@ -306,8 +317,13 @@ int main(int argc, char **argv)
                 a.conf->authd_socket, a.conf->authd_socket_mode, (long)(int)sock_uid,
                 (long)(int)sock_gid, a.conf->store, sp.threads, sp.queue, a.conf->authd_timeout,
                 (long)geteuid());
+    if (sdnotify_interval_ms(&sd) > 0)
+        authdb_logf(&a.lg, LOG_INFO,
+                    "watchdog: keep-alive every %lld ms while the workers make progress",
+                    (long long)sdnotify_interval_ms(&sd));
     detach_ready(ready_fd);
     ready_fd = -1;
+    sdnotify_send(&sd, "READY=1");
     if (!foreground)
         a.lg.to_stderr = 0;
     status = server_run(a.srv, sigfd, app_reload, &a) == 0 ? 0 : 1;
@@ -322,6 +338,7 @@ out:
                         a.conf->authd_socket, strerror(urc));
     }
     storeref_free(a.st);
+    sdnotify_close(&sd);
     pidfile_close(&pf);
     if (sigfd >= 0)
         close(sigfd);

@@ -3,7 +3,7 @@
  * pending items, one condition variable (work available or stopping).
  *
  * Interface: pool_new, pool_submit, pool_waiting, pool_capacity,
- * pool_drain_free (see pool.h).  pool_submit never blocks: a full queue is
+ * pool_stalled_ms, pool_drain_free (see pool.h).  pool_submit never blocks: a full queue is
  * EAGAIN so that the caller (the accept loop) can refuse the request and
  * log it instead of stalling.
  *
@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "pool.h"
 
@@ -20,12 +21,22 @@ struct pool {
     pthread_cond_t work; /* an item was queued, or stopping */
     void **ring;
     size_t cap, head, count;
+    size_t busy;         /* items being worked on */
+    int64_t progress_ms; /* last item finished, or work arrived at an idle pool */
     int stopping;
     pool_fn fn;
     void *arg;
     unsigned nthreads; /* started */
     pthread_t *threads;
 };
+
+static int64_t pool_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void *pool_worker(void *arg)
 {
@@ -40,9 +51,12 @@ static void *pool_worker(void *arg)
         void *item = p->ring[p->head];
         p->head = (p->head + 1) % p->cap;
         p->count--;
+        p->busy++;
         pthread_mutex_unlock(&p->mu);
         p->fn(item, p->arg);
         pthread_mutex_lock(&p->mu);
+        p->busy--;
+        p->progress_ms = pool_now_ms();
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -91,6 +105,8 @@ int pool_submit(pool *p, void *item)
     else if (p->count == p->cap)
         rc = EAGAIN;
     else {
+        if (p->count + p->busy == 0)
+            p->progress_ms = pool_now_ms();
         p->ring[(p->head + p->count) % p->cap] = item;
         p->count++;
         pthread_cond_signal(&p->work);
@@ -107,6 +123,17 @@ size_t pool_waiting(pool *p)
     n = p->count;
     pthread_mutex_unlock(&p->mu);
     return n;
+}
+
+int64_t pool_stalled_ms(pool *p, int64_t now_ms)
+{
+    int64_t ms = 0;
+
+    pthread_mutex_lock(&p->mu);
+    if (p->count + p->busy > 0 && now_ms > p->progress_ms)
+        ms = now_ms - p->progress_ms;
+    pthread_mutex_unlock(&p->mu);
+    return ms;
 }
 
 size_t pool_capacity(const pool *p)

@@ -7,6 +7,7 @@
 #define AUTHD_POOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct pool pool;
 
@@ -21,6 +22,13 @@ int pool_new(unsigned threads, size_t capacity, pool_fn fn, void *arg, pool **ou
 /* Queue an item.  Returns 0, EAGAIN when the queue is full, ESHUTDOWN once
  * pool_drain_free() has begun.  On error the caller keeps the item. */
 int pool_submit(pool *p, void *item);
+
+/* Milliseconds since the pool last made progress while it had work
+ * (items waiting or being worked on): since the last item finished, or
+ * since work arrived at an idle pool; 0 when idle.  A large value means
+ * every worker is stuck (the watchdog's health test).  now_ms:
+ * CLOCK_MONOTONIC milliseconds. */
+int64_t pool_stalled_ms(pool *p, int64_t now_ms);
 
 /* Items waiting (not yet taken by a worker), and the capacity. */
 size_t pool_waiting(pool *p);

@@ -7,9 +7,13 @@
  * it (storeref + verify), answers, logs one line and frees it.  The poll
  * timeout is the nearest deadline, so slow clients are cut off on time.
  *
+ * Watchdog (server_params.notify): the poll timeout is also bounded by
+ * the next keep-alive; server_keepalive sends it only while the pool makes
+ * progress (pool_stalled_ms below the request timeout).
+ *
  * Diagnostics: one line per decision (conn_log); lines for refusals
- * (queue full, too many connections, timeouts), for signals and a summary
- * at shutdown.
+ * (queue full, too many connections, timeouts), for signals, for a stall
+ * that withholds the watchdog keep-alive, and a summary at shutdown.
  */
 #include <errno.h>
 #include <poll.h>
@@ -30,6 +34,7 @@
 
 #define ACCEPT_BATCH    64
 #define EMFILE_PAUSE_MS 100
+#define STALL_MIN_MS    1000 /* never call a pool stuck sooner than this */
 
 struct server {
     server_params p;
@@ -42,6 +47,8 @@ struct server {
     struct pollfd *pfd;
     int stopping;
     int64_t accept_paused_until;
+    int64_t next_keepalive; /* 0: no watchdog */
+    int stall_logged;
     atomic_ulong n_ok, n_no, n_temp, n_none;
 };
 
@@ -116,6 +123,30 @@ int server_new(const server_params *p, int listen_fd, storeref *st, const authdb
 out:
     server_free(s);
     return rc;
+}
+
+/* The watchdog's keep-alive, if the workers are not stuck. */
+static void server_keepalive(server *s, int64_t now)
+{
+    int64_t limit = s->p.timeout_ms > STALL_MIN_MS ? s->p.timeout_ms : STALL_MIN_MS;
+    int64_t stalled = pool_stalled_ms(s->pool, now);
+    int rc;
+
+    if (stalled < limit) {
+        if (s->stall_logged)
+            authdb_logf(s->lg, LOG_NOTICE, "workers progress again: watchdog keep-alive resumed");
+        s->stall_logged = 0;
+        if ((rc = sdnotify_send(s->p.notify, "WATCHDOG=1")) != 0)
+            authdb_logf(s->lg, LOG_WARNING, "watchdog keep-alive not sent: %s", strerror(rc));
+    } else if (!s->stall_logged) {
+        authdb_logf(s->lg, LOG_ERR,
+                    "no request finished for %lld ms while %zu waited for %u stuck workers: "
+                    "withholding the watchdog keep-alive so that the service manager restarts "
+                    "authgate-authd",
+                    (long long)stalled, pool_waiting(s->pool), s->p.threads);
+        s->stall_logged = 1;
+    }
+    s->next_keepalive = now + sdnotify_interval_ms(s->p.notify);
 }
 
 void server_set_timeout(server *s, unsigned timeout_ms)
@@ -233,6 +264,7 @@ static void server_signals(server *s, int sigfd, server_reload_fn reload, void *
                         "SIG%s: stopping: no new connections; finishing %zu requests being read "
                         "and %zu queued",
                         sigabbrev_np((int)si.ssi_signo), s->nreading, pool_waiting(s->pool));
+            sdnotify_send(s->p.notify, "STOPPING=1");
             s->stopping = 1;
             close(s->lfd);
             s->lfd = -1;
@@ -251,14 +283,22 @@ int server_run(server *s, int sigfd, server_reload_fn reload, void *arg)
 {
     int rc = 0;
 
+    if (sdnotify_interval_ms(s->p.notify) > 0)
+        s->next_keepalive = conn_now_ms();
     while (!(s->stopping && s->nreading == 0)) {
         int64_t now = conn_now_ms();
         int timeout = -1;
 
+        if (s->next_keepalive > 0 && now >= s->next_keepalive)
+            server_keepalive(s, now);
+        if (s->next_keepalive > 0)
+            timeout = (int)(s->next_keepalive - now);
+
         s->pfd[0] = (struct pollfd){.fd = sigfd, .events = POLLIN};
         s->pfd[1] =
             (struct pollfd){.fd = now >= s->accept_paused_until ? s->lfd : -1, .events = POLLIN};
-        if (s->lfd >= 0 && now < s->accept_paused_until)
+        if (s->lfd >= 0 && now < s->accept_paused_until &&
+            (timeout < 0 || s->accept_paused_until - now < timeout))
             timeout = (int)(s->accept_paused_until - now);
         for (size_t i = 0; i < s->nreading; i++) {
             int64_t left = s->reading[i]->deadline_ms - now;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "authdb.h"
+#include "sdnotify.h"
 #include "storeref.h"
 
 typedef struct server_params {
@@ -23,6 +24,15 @@ typedef struct server_params {
     unsigned timeout_ms; /* per request (authd_timeout) */
     size_t queue;        /* complete requests waiting for a worker */
     size_t max_reading;  /* connections whose request is being read */
+    /* The service manager (may be NULL or inactive).  With a watchdog the
+     * I/O thread sends the keep-alive every half deadline while the
+     * workers make progress, and withholds it (logged) once they have had
+     * work and finished nothing for the request timeout: the service
+     * manager then kills and restarts the daemon, and every client waiting
+     * on it reads end-of-file, a temporary failure, instead of waiting
+     * forever (libsasl2 has no timeout).  A hung I/O thread or a stopped
+     * process sends nothing either.  "STOPPING=1" is sent on SIGTERM. */
+    const sdnotify *notify;
 } server_params;
 
 /* Called on the I/O thread for SIGHUP. */

@@ -1,8 +1,9 @@
 /*
  * test_pool.c - unit tests for pool.c: every item runs exactly once and in
  * order on one thread, the queue refuses (EAGAIN) past its capacity while
- * workers are busy, workers really run in parallel, and pool_drain_free
- * finishes what was queued.
+ * workers are busy, workers really run in parallel, pool_drain_free
+ * finishes what was queued, and pool_stalled_ms tells a stuck pool from a
+ * busy or idle one (the watchdog's health test).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -138,6 +139,48 @@ static void test_parallel(void **state)
     assert_int_equal(r.max_inside, 4);
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_stalled(void **state)
+{
+    (void)state;
+    struct rec r;
+    struct timespec pause = {0, 200 * 1000000};
+    pool *p;
+    int64_t st;
+
+    rec_init(&r, 1);
+    assert_int_equal(pool_new(1, 4, rec_fn, &r, &p), 0);
+    /* idle: never stalled, whatever the clock says */
+    assert_int_equal(pool_stalled_ms(p, now_ms() + 100000), 0);
+    /* one item stuck in the only worker, one waiting */
+    assert_int_equal(pool_submit(p, (void *)0), 0);
+    assert_int_equal(pool_submit(p, (void *)1), 0);
+    assert_true(wait_inside(&r, 1));
+    nanosleep(&pause, NULL);
+    st = pool_stalled_ms(p, now_ms());
+    if (st < 150 || st > 5000)
+        fail_msg("stuck worker: stalled %lld ms, want about 200", (long long)st);
+    /* progress resets it; idle again is 0 */
+    open_gate(&r);
+    pool_drain_free(p);
+
+    rec_init(&r, 0);
+    assert_int_equal(pool_new(2, 8, rec_fn, &r, &p), 0);
+    for (uintptr_t i = 0; i < 8; i++)
+        assert_int_equal(pool_submit(p, (void *)i), 0);
+    for (int k = 0; k < 100 && r.norder < 8; k++)
+        nanosleep(&(struct timespec){0, 10 * 1000000}, NULL);
+    assert_int_equal(r.norder, 8);
+    assert_int_equal(pool_stalled_ms(p, now_ms() + 100000), 0);
+    pool_drain_free(p);
+}
+
 static void test_bad_args(void **state)
 {
     (void)state;
@@ -151,10 +194,9 @@ static void test_bad_args(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fifo_once),
-        cmocka_unit_test(test_capacity),
-        cmocka_unit_test(test_parallel),
-        cmocka_unit_test(test_bad_args),
+        cmocka_unit_test(test_fifo_once), cmocka_unit_test(test_capacity),
+        cmocka_unit_test(test_parallel),  cmocka_unit_test(test_bad_args),
+        cmocka_unit_test(test_stalled),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }

@@ -282,8 +282,20 @@ static void test_outcomes_and_logs(void **state)
     assert_int_equal(values_of(f, "*cmusaslsecretCRAM-MD5", NULL, NULL), 0);
     request(f, names);
     assert_int_equal(lookup(f, 0, "nobody\x01", 7), SASL_NOUSER);
-    /* logins are escaped in logs */
-    assert_non_null(strstr(f->log, "authgate: no login nobody\\x01"));
+    /* logins are escaped in logs; a malformed one is refused with the reason */
+    assert_non_null(
+        strstr(f->log, "authgate: login nobody\\x01 (7 octets) refused: invalid argument"));
+    /* an over-long login: refused as unknown, and the log says why */
+    {
+        char big[400];
+        memset(big, 'a', sizeof(big));
+        request(f, names);
+        assert_int_equal(lookup(f, 0, big, sizeof(big)), SASL_NOUSER);
+        assert_non_null(strstr(f->log, " (400 octets) refused: input too long"));
+    }
+    request(f, names);
+    assert_int_equal(lookup(f, 0, "nobody", 6), SASL_NOUSER);
+    assert_non_null(strstr(f->log, "authgate: no login nobody"));
     /* nothing requested that we answer: OK without the store */
     {
         const char *other[] = {"*uidNumber", NULL};

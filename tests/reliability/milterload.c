@@ -1,0 +1,148 @@
+/*
+ * milterload.c - rl-milter-load: send-as decisions asked of a running
+ * authgate-milter over its real socket (the MTA side of the milter
+ * protocol, milter/tests/mproto.c), in a loop, each answer checked against
+ * the case.
+ *
+ * usage: rl-milter-load [-s SECONDS] [-n ROUNDS] [-S STOPFILE] [-t]
+ *                       SOCKET CASEFILE
+ * SOCKET: unix:/path or inet:port@host.  CASEFILE lines: LOGIN SENDER
+ * EXPECT: the milter sees MAIL FROM:<SENDER> with {auth_authen}=LOGIN;
+ * EXPECT is accept (continue), reject (a 5xx reply) or any (accept or
+ * reject: a rule being changed).  A 4xx reply or tempfail is a temporary
+ * failure: an error unless -t.  A lost connection is reconnected (counted
+ * as "lost"; an error unless -t).  Each case ends with ABORT, as an MTA
+ * does before the next transaction.  Loop control as rl-sasl-load.
+ *
+ * Output: "milter-load: decisions N accept A reject B temp C lost D wrong
+ * E" plus up to 5 lines about the first unexpected answers.  Exit 0 when
+ * nothing unexpected happened, 1 otherwise, 2 on a usage error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mproto.h"
+#include "rlutil.h"
+
+enum outcome { OUT_ACCEPT, OUT_REJECT, OUT_TEMP, OUT_LOST };
+
+static const char *const out_names[] = {"accept", "reject", "temp", "lost"};
+
+static enum outcome classify(const mproto_reply *r)
+{
+    if (r->cmd == 'c' || r->cmd == 'a')
+        return OUT_ACCEPT;
+    if (r->cmd == 'r' || (r->cmd == 'y' && r->text[0] == '5'))
+        return OUT_REJECT;
+    return OUT_TEMP;
+}
+
+static int connect_to(mproto *m, const char *spec)
+{
+    m->fd = -1;
+    if (mproto_connect(m, spec) != 0 || mproto_negotiate(m, 0x1ff, 0x1fffff) != 0) {
+        if (m->fd >= 0)
+            close(m->fd);
+        m->fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+static enum outcome one(mproto *m, const char *spec, const rl_case *c, unsigned long seq,
+                        mproto_reply *r)
+{
+    char qid[32], sender[RL_FIELD_MAX + 2];
+    const char *mm[] = {"i", qid, "{auth_type}", "PLAIN", "{auth_authen}", c->f[0], NULL};
+
+    if (m->fd < 0 && connect_to(m, spec) != 0)
+        return OUT_LOST;
+    snprintf(qid, sizeof(qid), "RL%08lX", seq);
+    snprintf(sender, sizeof(sender), "<%s>", c->f[1]);
+    if (mproto_macros(m, 'M', mm) != 0 || mproto_mail(m, sender, r) != 0 || mproto_abort(m) != 0) {
+        close(m->fd);
+        m->fd = -1;
+        return OUT_LOST;
+    }
+    return classify(r);
+}
+
+int main(int argc, char **argv)
+{
+    const char *stopfile = NULL;
+    unsigned long rounds = 0, done = 0, n = 0, cnt[4] = {0}, wrong = 0, shown = 0;
+    long seconds = 0;
+    int allow_temp = 0, ch, rc = 2;
+    int64_t deadline = 0;
+    char why[512];
+    rl_cases cases = {0};
+    mproto m = {.fd = -1};
+    mproto_reply *r = calloc(1, sizeof(*r));
+
+    while ((ch = getopt(argc, argv, "s:n:S:t")) != -1) {
+        switch (ch) {
+        case 's':
+            seconds = strtol(optarg, NULL, 10);
+            break;
+        case 'n':
+            rounds = strtoul(optarg, NULL, 10);
+            break;
+        case 'S':
+            stopfile = optarg;
+            break;
+        case 't':
+            allow_temp = 1;
+            break;
+        default:
+            goto usage;
+        }
+    }
+    if (argc - optind != 2 || r == NULL)
+        goto usage;
+    if (rl_cases_load(argv[optind + 1], 3, &cases, why, sizeof(why)) != 0) {
+        fprintf(stderr, "rl-milter-load: %s\n", why);
+        goto out;
+    }
+    if (seconds > 0)
+        deadline = rl_now_ms() + seconds * 1000;
+    if (seconds == 0 && rounds == 0 && stopfile == NULL)
+        rounds = 1;
+    while (!rl_should_stop(deadline, done, rounds, stopfile)) {
+        for (size_t i = 0; i < cases.n; i++) {
+            const rl_case *c = &cases.v[i];
+            enum outcome o = one(&m, argv[optind], c, n, r);
+            int bad;
+
+            n++;
+            cnt[o]++;
+            if (o == OUT_TEMP || o == OUT_LOST)
+                bad = !allow_temp;
+            else if (strcmp(c->f[2], "any") == 0)
+                bad = 0;
+            else
+                bad = strcmp(c->f[2], out_names[o]) != 0;
+            if (bad && o != OUT_TEMP && o != OUT_LOST)
+                wrong++;
+            if (bad && shown++ < 5)
+                printf("milter-load: %s as %s: got %s (%s), want %s\n", c->f[0], c->f[1],
+                       out_names[o], o == OUT_LOST ? m.err : r->text, c->f[2]);
+            if (o == OUT_LOST)
+                rl_sleep_us(20000);
+        }
+        done++;
+    }
+    printf("milter-load: decisions %lu accept %lu reject %lu temp %lu lost %lu wrong %lu\n", n,
+           cnt[OUT_ACCEPT], cnt[OUT_REJECT], cnt[OUT_TEMP], cnt[OUT_LOST], wrong);
+    rc = wrong > 0 || (!allow_temp && (cnt[OUT_TEMP] > 0 || cnt[OUT_LOST] > 0)) ? 1 : 0;
+    goto out;
+usage:
+    fprintf(stderr, "usage: rl-milter-load [-s SECONDS] [-n ROUNDS] [-S STOPFILE] [-t] SOCKET "
+                    "CASEFILE\n");
+out:
+    mproto_close(&m);
+    rl_cases_free(&cases);
+    free(r);
+    return rc;
+}
