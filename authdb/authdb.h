@@ -160,6 +160,14 @@ enum authdb_open_flags {
  * and the problem.  The handle is freed with authdb_close(). */
 int authdb_open(const char *dir, unsigned flags, authdb **out, char *why, size_t whylen);
 
+/* authdb_open with a logger (may be NULL) that the handle keeps, by
+ * pointer, until authdb_close: the store logs through it what happens
+ * behind the caller's back (a change completed after a crash, see
+ * authdb_write).  lg must outlive the handle. */
+struct authdb_log;
+int authdb_open_log(const char *dir, unsigned flags, const struct authdb_log *lg, authdb **out,
+                    char *why, size_t whylen);
+
 /* Close a handle; NULL is fine.  In a process that forked after the open,
  * only the child's own environment is closed (the parent's is left alone). */
 void authdb_close(authdb *h);

@@ -7,7 +7,10 @@
  *                                  (dupsort), "domains"
  * meta keys: "format" ("authgate-secrets" / "authgate-policy"), "schema"
  * (u32 little-endian), "store_id" (hex), "created", "dummy_hash" (secrets),
- * and "s:<setting>" for every stored setting.
+ * "s:<setting>" for every stored setting, "pending-policy" (secrets: the
+ * journal of the last write that changed both environments, journal.c) and
+ * "applied-seq" (policy: u64 LE, the last journal whose changes policy
+ * holds).
  */
 #ifndef AUTHDB_PRIVATE_H
 #define AUTHDB_PRIVATE_H
@@ -146,8 +149,19 @@ struct kv_backend {
  * the milter, authd), so they can never open a postgresql:// store. */
 extern const struct kv_backend pg_kv_backend __attribute__((weak, visibility("hidden")));
 
+/* The policy changes of a write txn, in order (journal.c). */
+struct store_journal {
+    unsigned char *buf; /* header + ops; NULL until the first op */
+    size_t len, cap;
+    uint32_t ops;
+    int failed; /* an op could not be recorded: the write fails */
+    int closed; /* journal_finish ran: later writes are not recorded */
+};
+
 struct authdb {
     char *dir;
+    const authdb_log *log; /* may be NULL (authdb_open_log) */
+    int test_stop;         /* store_test_stop_after_first_commit */
     unsigned flags;
     pthread_mutex_t reopen;
     _Atomic(struct store_envset *) cur; /* LMDB; NULL with a backend */
@@ -166,6 +180,9 @@ struct authdb_txn {
     int locked;              /* holds es->resize for reading */
     void *bt;                /* the backend's txn (h->be != NULL) */
     int sync_write;          /* authgate-sync's apply: no drift mark */
+    int dirty[ENV_COUNT];    /* a write op reached the environment */
+    struct store_journal jr; /* policy ops, when the txn has both envs */
+    uint64_t jseq;           /* the newest journal number seen (write) */
     /* Settings every decision needs, read once per transaction (a write
      * of a setting in this txn drops them). */
     authdb_norm norm;
@@ -195,6 +212,40 @@ const char *store_env_name(int which);
  * mark). */
 int store_write_sync(authdb *h, authdb_write_fn fn, void *arg);
 int store_is_lmdb(const authdb *h);
+
+/* Test builds only: the next authdb_write of h returns after committing
+ * the secrets environment, leaving policy uncommitted, as a crash there
+ * would (test_store.c). */
+void store_test_stop_after_first_commit(authdb *h, int on);
+
+/* journal.c */
+#define JOURNAL_KEY     "pending-policy" /* secrets meta */
+#define JOURNAL_APPLIED "applied-seq"    /* policy meta */
+enum journal_kind { JOURNAL_PUT = 1, JOURNAL_DEL, JOURNAL_DEL_PAIR, JOURNAL_CLEAR };
+/* Record one policy-env op of txn (kv.c, after it succeeded).  A no-op
+ * unless txn is an LMDB write with both environments.  AUTHDB_ENOMEM when
+ * the journal cannot grow (and every later note and the commit fail). */
+int journal_note(authdb_txn *txn, enum journal_kind kind, enum kv_db db, const void *key,
+                 size_t klen, const void *val, size_t vlen);
+void journal_free(struct store_journal *j);
+/* Fill the header; *out (owned by j) is the value to store. */
+int journal_finish(struct store_journal *j, uint64_t seq, const void **out, size_t *outlen);
+/* Validate a stored journal; its number in *seq.  AUTHDB_ECORRUPT with a
+ * sentence in why. */
+int journal_check(const void *data, size_t len, uint64_t *seq, char *why, size_t whylen);
+/* Check, then apply every op to txn's policy environment. */
+int journal_replay(authdb_txn *txn, const void *data, size_t len, char *why, size_t whylen);
+/* policy meta applied-seq (0 when absent). */
+int journal_applied(authdb_txn *txn, uint64_t *seq);
+/* AUTHDB_OK when secrets hold a journal policy has not applied (*journal
+ * points into txn), AUTHDB_NOTFOUND when not (or txn lacks an env),
+ * AUTHDB_ECORRUPT (why), or a store error. */
+int journal_pending(authdb_txn *txn, kv_val *journal, uint64_t *seq, uint64_t *applied, char *why,
+                    size_t whylen);
+/* At the start of a write attempt: replay a pending journal into txn and
+ * set applied-seq (logged at LOG_NOTICE); note the newest number in
+ * txn->jseq. */
+int journal_roll_forward(authdb_txn *txn, char *why, size_t whylen);
 
 /* status.c */
 int status_from_mdb(int rc);

@@ -11,6 +11,11 @@
  * when the handle has one.  Both order keys bytewise and both hold a
  * dupsort DB (ruleidx) as ordered (key, value) pairs.
  *
+ * Every successful LMDB write also marks its environment dirty in the txn
+ * and, for the policy environment, goes into the txn's journal (journal.c),
+ * so that store.c can make a write that changed both environments whole
+ * after a crash between their commits.
+ *
  * Diagnostics: none; LMDB codes become authdb codes except MDB_MAP_FULL
  * and MDB_TXN_FULL, which are noted in the txn (store_note) and returned
  * as they are so that authdb_write grows the map and runs again.
@@ -90,6 +95,17 @@ static int kv_mdb_status(authdb_txn *txn, enum kv_db db, int rc)
     return status_from_mdb(rc);
 }
 
+/* After an LMDB write op: note that it reached its environment and, for
+ * the policy environment, record it in the txn's journal (journal.c). */
+static int kv_noted(authdb_txn *txn, enum kv_db db, int rc, enum journal_kind kind, const void *key,
+                    size_t klen, const void *val, size_t vlen)
+{
+    txn->dirty[kv_dbs[db].env] = 1;
+    if (rc != AUTHDB_OK)
+        return rc;
+    return journal_note(txn, kind, db, key, klen, val, vlen);
+}
+
 int kv_get(authdb_txn *txn, enum kv_db db, const void *key, size_t klen, kv_val *out)
 {
     MDB_txn *t;
@@ -128,7 +144,8 @@ int kv_put(authdb_txn *txn, enum kv_db db, const void *key, size_t klen, const v
         mf |= MDB_NOOVERWRITE;
     if (flags & KV_NODUPDATA)
         mf |= MDB_NODUPDATA;
-    return kv_mdb_status(txn, db, mdb_put(t, dbi, &k, &v, mf));
+    rc = kv_mdb_status(txn, db, mdb_put(t, dbi, &k, &v, mf));
+    return kv_noted(txn, db, rc, JOURNAL_PUT, key, klen, val, vlen);
 }
 
 int kv_del(authdb_txn *txn, enum kv_db db, const void *key, size_t klen, const void *val,
@@ -145,7 +162,9 @@ int kv_del(authdb_txn *txn, enum kv_db db, const void *key, size_t klen, const v
         return txn->h->be->del(txn->bt, db, key, klen, val, vlen);
     if ((rc = kv_lmdb(txn, db, &t, &dbi)) != AUTHDB_OK)
         return rc;
-    return kv_mdb_status(txn, db, mdb_del(t, dbi, &k, val != NULL ? &v : NULL));
+    rc = kv_mdb_status(txn, db, mdb_del(t, dbi, &k, val != NULL ? &v : NULL));
+    return kv_noted(txn, db, rc, val != NULL ? JOURNAL_DEL_PAIR : JOURNAL_DEL, key, klen, val,
+                    val != NULL ? vlen : 0);
 }
 
 int kv_count(authdb_txn *txn, enum kv_db db, size_t *n)
@@ -178,7 +197,8 @@ int kv_clear(authdb_txn *txn, enum kv_db db)
         return txn->h->be->clear(txn->bt, db);
     if ((rc = kv_lmdb(txn, db, &t, &dbi)) != AUTHDB_OK)
         return rc;
-    return kv_mdb_status(txn, db, mdb_drop(t, dbi, 0));
+    rc = kv_mdb_status(txn, db, mdb_drop(t, dbi, 0));
+    return kv_noted(txn, db, rc, JOURNAL_CLEAR, NULL, 0, NULL, 0);
 }
 
 int kv_cursor_open(authdb_txn *txn, enum kv_db db, kv_cursor **out)

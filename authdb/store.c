@@ -39,6 +39,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/random.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -364,7 +365,50 @@ static int store_backend_for(const char *dir, const struct kv_backend **be, char
     return AUTHDB_OK;
 }
 
+static int store_txn_init(authdb *h, unsigned envs, int write, authdb_txn *txn);
+static void txn_release(authdb_txn *txn);
+static int store_write(authdb *h, authdb_write_fn fn, void *arg, int sync);
+static int store_noop(authdb_txn *txn, void *arg);
+
+/* A handle opened for writing completes a change interrupted between
+ * the two environments' commits right away (an empty write: its roll
+ * forward does it).  A read transaction looks first, so that an open does
+ * not wait for the write lock when nothing is pending. */
+static int store_open_complete(authdb *h, char *why, size_t whylen)
+{
+    authdb_txn txn;
+    kv_val j;
+    uint64_t seq, applied;
+    char jwhy[AUTHDB_WHY_MAX];
+    int rc;
+
+    if (h->be != NULL || (h->flags & AUTHDB_BOTH) != AUTHDB_BOTH || !(h->flags & AUTHDB_WRITE))
+        return AUTHDB_OK;
+    rc = store_txn_init(h, AUTHDB_BOTH, 0, &txn);
+    if (rc != AUTHDB_OK)
+        return rc;
+    jwhy[0] = '\0';
+    rc = journal_pending(&txn, &j, &seq, &applied, jwhy, sizeof(jwhy));
+    txn_release(&txn);
+    if (rc == AUTHDB_OK)
+        rc = store_write(h, store_noop, NULL, 1);
+    else if (rc == AUTHDB_NOTFOUND)
+        rc = AUTHDB_OK;
+    if (rc == AUTHDB_ECORRUPT && jwhy[0] != '\0')
+        why_set(why, whylen, "%s: %s", h->dir, jwhy);
+    else if (rc != AUTHDB_OK)
+        why_set(why, whylen, "%s: completing an interrupted change: %s", h->dir,
+                authdb_strerror(rc));
+    return rc;
+}
+
 int authdb_open(const char *dir, unsigned flags, authdb **out, char *why, size_t whylen)
+{
+    return authdb_open_log(dir, flags, NULL, out, why, whylen);
+}
+
+int authdb_open_log(const char *dir, unsigned flags, const authdb_log *lg, authdb **out, char *why,
+                    size_t whylen)
 {
     struct store_envset *es = NULL;
     const struct kv_backend *be = NULL;
@@ -399,9 +443,16 @@ int authdb_open(const char *dir, unsigned flags, authdb **out, char *why, size_t
         goto out;
     }
     h->be = be;
+    h->log = lg;
     if (es != NULL)
         h->managed = es->e[ENV_SECRETS].managed || es->e[ENV_POLICY].managed;
     atomic_store(&h->cur, es);
+    rc = store_open_complete(h, why, whylen);
+    if (rc != AUTHDB_OK) {
+        authdb_close(h);
+        h = NULL;
+        goto out;
+    }
     *out = h;
     h = NULL;
 out:
@@ -519,6 +570,7 @@ static void txn_release(authdb_txn *txn)
     if (txn->locked)
         pthread_rwlock_unlock(&txn->es->resize);
     txn->locked = 0;
+    journal_free(&txn->jr);
 }
 
 static void envset_adopt_size(struct store_envset *es, int which)
@@ -706,9 +758,79 @@ static int store_write_backend(authdb *h, authdb_write_fn fn, void *arg)
     return rc;
 }
 
+static int store_noop(authdb_txn *txn, void *arg)
+{
+    (void)txn;
+    (void)arg;
+    return AUTHDB_OK;
+}
+
+void store_test_stop_after_first_commit(authdb *h, int on)
+{
+    h->test_stop = on;
+}
+
+/* A write that changed both environments: store the journal of its policy
+ * changes in secrets under a new number, and that number as applied in
+ * policy (journal.c).  Returns 1 in *journaled when it did. */
+static int store_journal_put(authdb_txn *txn, int *journaled)
+{
+    const void *j;
+    size_t jlen;
+    uint64_t seq = txn->jseq + 1, le = htole64(seq);
+    int rc;
+
+    *journaled = 0;
+    if (txn->t[ENV_SECRETS] == NULL || txn->t[ENV_POLICY] == NULL || !txn->dirty[ENV_SECRETS] ||
+        !txn->dirty[ENV_POLICY])
+        return AUTHDB_OK;
+    rc = journal_finish(&txn->jr, seq, &j, &jlen);
+    if (rc == AUTHDB_OK)
+        rc = store_meta_put(txn, ENV_SECRETS, JOURNAL_KEY, j, jlen);
+    if (rc == AUTHDB_OK)
+        rc = store_meta_put(txn, ENV_POLICY, JOURNAL_APPLIED, &le, sizeof(le));
+    *journaled = rc == AUTHDB_OK;
+    return rc;
+}
+
+/* Commit secrets, then policy.  Once secrets committed with a journal,
+ * the change is decided: a failure of the policy commit is completed by a
+ * roll forward (never by running fn again).  *grow: the env whose map
+ * filled before anything was committed, else -1. */
+static int store_commit(authdb *h, authdb_txn *txn, int journaled, int *grow)
+{
+    static const int order[ENV_COUNT] = {ENV_SECRETS, ENV_POLICY};
+    int rc = AUTHDB_OK, done = 0;
+
+    for (int k = 0; k < ENV_COUNT && rc == AUTHDB_OK; k++) {
+        int i = order[k];
+        if (txn->t[i] == NULL)
+            continue;
+        if (done && h->test_stop) {
+            h->test_stop = 0; /* as if the process died here */
+            break;
+        }
+        rc = mdb_txn_commit(txn->t[i]);
+        txn->t[i] = NULL;
+        if (rc != 0 && done && journaled) {
+            txn_release(txn);
+            if (rc == MDB_MAP_FULL && store_grow(txn->es, i) != 0)
+                return rc;
+            /* the next writer would complete it: be that writer now */
+            return store_write(h, store_noop, NULL, 1);
+        }
+        if (rc == MDB_MAP_FULL && !done)
+            *grow = i;
+        rc = rc == 0 ? AUTHDB_OK : rc;
+        done = 1;
+    }
+    return rc;
+}
+
 static int store_write(authdb *h, authdb_write_fn fn, void *arg, int sync)
 {
     authdb_txn txn;
+    char why[AUTHDB_WHY_MAX];
     int rc = AUTHDB_OK;
 
     if (!(h->flags & AUTHDB_WRITE))
@@ -718,33 +840,28 @@ static int store_write(authdb *h, authdb_write_fn fn, void *arg, int sync)
     if (h->be != NULL)
         return store_write_backend(h, fn, arg);
     for (int attempt = 0; attempt < 16; attempt++) {
-        int grow = -1;
+        int grow = -1, journaled = 0;
 
         rc = store_txn_init(h, h->flags & AUTHDB_BOTH, 1, &txn);
         if (rc != AUTHDB_OK)
             return rc;
         txn.sync_write = sync;
-        rc = fn(&txn, arg);
+        why[0] = '\0';
+        /* First complete a change a crash cut between the commits. */
+        rc = journal_roll_forward(&txn, why, sizeof(why));
+        if (rc != AUTHDB_OK && why[0] != '\0')
+            authdb_logf(h->log, LOG_ERR, "%s: %s", h->dir, why);
+        if (rc == AUTHDB_OK)
+            rc = fn(&txn, arg);
         if (rc == AUTHDB_OK && h->managed && !sync)
             rc = store_mark_drift(&txn);
+        if (rc == AUTHDB_OK)
+            rc = store_journal_put(&txn, &journaled);
         for (int i = 0; i < ENV_COUNT; i++)
             if (txn.map_full[i])
                 grow = i;
-        if (rc == AUTHDB_OK && grow < 0) {
-            /* Policy first: a crash between the commits leaves the more
-             * restrictive state (rules gone before the login, see header). */
-            static const int order[ENV_COUNT] = {ENV_POLICY, ENV_SECRETS};
-            for (int k = 0; k < ENV_COUNT && rc == AUTHDB_OK; k++) {
-                int i = order[k];
-                if (txn.t[i] == NULL)
-                    continue;
-                rc = mdb_txn_commit(txn.t[i]);
-                txn.t[i] = NULL;
-                if (rc == MDB_MAP_FULL)
-                    grow = i;
-                rc = rc == 0 ? AUTHDB_OK : rc;
-            }
-        }
+        if (rc == AUTHDB_OK && grow < 0)
+            rc = store_commit(h, &txn, journaled, &grow);
         txn_release(&txn);
         if (grow < 0)
             return rc == MDB_MAP_FULL ? rc : status_from_mdb(rc);
