@@ -183,27 +183,29 @@ int journal_finish(struct store_journal *j, uint64_t seq, const void **out, size
     return AUTHDB_OK;
 }
 
-static int journal_bad(char *why, size_t whylen, const char *what, uint32_t op)
+/* op: the op's index, or -1 for the header. */
+static int journal_bad(char *why, size_t whylen, const char *what, long op)
 {
+    char at[32] = "";
+
+    if (op >= 0)
+        snprintf(at, sizeof(at), " (op %ld)", op);
     if (why != NULL && whylen > 0)
         snprintf(why, whylen,
-                 "the journal of an interrupted change (secrets meta \"%s\") is "
-                 "corrupt: %s (op %u)",
-                 JOURNAL_KEY, what, (unsigned)op);
+                 "the journal of an interrupted change (secrets meta \"%s\") is corrupt: %s%s",
+                 JOURNAL_KEY, what, at);
     return AUTHDB_ECORRUPT;
 }
 
-/* Walk the journal; with txn, apply each op.  Every op is checked before
- * it is applied, and journal_replay checks the whole list first. */
 static int journal_header(const void *data, size_t len, uint64_t *seq, uint32_t *count, char *why,
                           size_t whylen)
 {
     const unsigned char *p = data;
 
     if (len < JOURNAL_HDR || memcmp(p, JOURNAL_MAGIC, 4) != 0)
-        return journal_bad(why, whylen, "bad header", 0);
+        return journal_bad(why, whylen, "bad header", -1);
     if (get16(p + 4) != JOURNAL_VERSION || get16(p + 6) != 0)
-        return journal_bad(why, whylen, "unknown version", 0);
+        return journal_bad(why, whylen, "unknown version", -1);
     *seq = get64(p + 8);
     *count = get32(p + 16);
     return AUTHDB_OK;
@@ -228,16 +230,16 @@ static int journal_walk(authdb_txn *txn, const void *data, size_t len, uint64_t 
         const unsigned char *key, *val;
 
         if (len - off < JOURNAL_OP_HDR)
-            return journal_bad(why, whylen, "truncated op header", i);
+            return journal_bad(why, whylen, "truncated op header", (long)i);
         kind = p[off];
         db = p[off + 1];
         klen = get32(p + off + 4);
         vlen = get32(p + off + 8);
         if (get16(p + off + 2) != 0 || !journal_db_ok(db))
-            return journal_bad(why, whylen, "bad database", i);
+            return journal_bad(why, whylen, "bad database", (long)i);
         off += JOURNAL_OP_HDR;
         if (klen > JOURNAL_KEY_MAX || len - off < klen || len - off - klen < vlen)
-            return journal_bad(why, whylen, "length past the end", i);
+            return journal_bad(why, whylen, "length past the end", (long)i);
         key = p + off;
         val = p + off + klen;
         off += (size_t)klen + vlen;
@@ -245,18 +247,18 @@ static int journal_walk(authdb_txn *txn, const void *data, size_t len, uint64_t 
         case JOURNAL_PUT:
         case JOURNAL_DEL_PAIR:
             if (klen == 0)
-                return journal_bad(why, whylen, "empty key", i);
+                return journal_bad(why, whylen, "empty key", (long)i);
             break;
         case JOURNAL_DEL:
             if (klen == 0 || vlen != 0)
-                return journal_bad(why, whylen, "malformed delete", i);
+                return journal_bad(why, whylen, "malformed delete", (long)i);
             break;
         case JOURNAL_CLEAR:
             if (klen != 0 || vlen != 0)
-                return journal_bad(why, whylen, "malformed clear", i);
+                return journal_bad(why, whylen, "malformed clear", (long)i);
             break;
         default:
-            return journal_bad(why, whylen, "unknown op", i);
+            return journal_bad(why, whylen, "unknown op", (long)i);
         }
         if (txn == NULL)
             continue;
@@ -278,7 +280,7 @@ static int journal_walk(authdb_txn *txn, const void *data, size_t len, uint64_t 
             rc = AUTHDB_OK;
     }
     if (rc == AUTHDB_OK && off != len)
-        return journal_bad(why, whylen, "trailing data", count);
+        return journal_bad(why, whylen, "trailing data", -1);
     return rc;
 }
 

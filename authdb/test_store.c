@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "authdb.h"
+#include "authdb_private.h" /* store_test_stop_after_first_commit, JOURNAL_* */
 #include "tu.h"
 
 /* ------------------------------------------------------------- create/open */
@@ -688,6 +689,200 @@ static void test_backup_and_check(void **state)
     authdb_close(h);
 }
 
+/* ------------------------------------------------- interrupted writes */
+
+/* Every DB of an environment as text, read with plain LMDB (what is
+ * really in the file, not what authdb makes of it). */
+static void raw_dump(const char *envdir, char *out, size_t outsz)
+{
+    static const char *const dbs[] = {"meta", "users", "rules", "ruleidx", "domains"};
+    MDB_env *env;
+    MDB_txn *t;
+    MDB_dbi dbi;
+    MDB_cursor *c;
+    MDB_val k, v;
+    size_t o = 0;
+
+    out[0] = '\0';
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    mdb_env_set_maxreaders(env, 1024);
+    assert_int_equal(mdb_env_open(env, envdir, MDB_NOTLS | MDB_RDONLY, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &t), 0);
+    for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+        if (mdb_dbi_open(t, dbs[i], 0, &dbi) != 0)
+            continue;
+        assert_int_equal(mdb_cursor_open(t, dbi, &c), 0);
+        for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0;
+             r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            int n = snprintf(out + o, outsz - o, "%s %.*s=", dbs[i], (int)k.mv_size,
+                             (const char *)k.mv_data);
+            assert_true(n > 0 && (size_t)n < outsz - o);
+            o += (size_t)n;
+            for (size_t b = 0; b < v.mv_size; b++) {
+                n = snprintf(out + o, outsz - o, "%02x", ((const unsigned char *)v.mv_data)[b]);
+                assert_true(n > 0 && (size_t)n < outsz - o);
+                o += (size_t)n;
+            }
+            assert_true(o + 1 < outsz);
+            out[o++] = '\n';
+            out[o] = '\0';
+        }
+        mdb_cursor_close(c);
+    }
+    mdb_txn_abort(t);
+    mdb_env_close(env);
+}
+
+static int rule_count_cb(const char *login, const authdb_rule *r, void *arg)
+{
+    (void)login;
+    (void)r;
+    (*(int *)arg)++;
+    return AUTHDB_OK;
+}
+
+static int count_rules(authdb *h, const char *login)
+{
+    int n = 0, rc = authdb_rule_foreach(h, NULL, login, strlen(login), rule_count_cb, &n);
+    assert_true(rc == AUTHDB_OK || rc == AUTHDB_NOTFOUND);
+    return n;
+}
+
+static void check_quiet(authdb *h, struct check_out *co, int want_rc)
+{
+    memset(co, 0, sizeof(*co));
+    assert_int_equal(authdb_check(h, check_cb, co), want_rc);
+}
+
+/* A crash between the commits of the two environments (simulated: the
+ * write returns after the secrets commit).  Readers see secrets ahead of
+ * policy, check warns, the next write open completes it, replay is
+ * idempotent, and a corrupt journal is a clean AUTHDB_ECORRUPT. */
+static void test_interrupted_write(void **state)
+{
+    (void)state;
+    char dir[256], sec[300], pol[300], why[AUTHDB_WHY_MAX], buf[512];
+    static char before[1 << 16], after[1 << 16];
+    struct check_out co;
+    struct tu_rule rules[] = {{"amy@x.test", AUTHDB_ALLOW, "@shared.test"}, {NULL, 0, NULL}};
+    authdb *h, *r, *w;
+    authdb_user u;
+
+    tu_new_store(dir, sizeof(dir), NULL);
+    snprintf(sec, sizeof(sec), "%s/secrets", dir);
+    snprintf(pol, sizeof(pol), "%s/policy", dir);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_add_user(h, "amy@x.test", "pw-a", AUTHDB_PUT_CREATE), AUTHDB_OK);
+    assert_int_equal(tu_add_rules(h, rules), AUTHDB_OK);
+
+    /* user add cut between the commits */
+    store_test_stop_after_first_commit(h, 1);
+    assert_int_equal(tu_add_user(h, "bob@x.test", "pw-b", AUTHDB_PUT_CREATE), AUTHDB_OK);
+    authdb_close(h);
+    raw_dump(pol, before, sizeof(before));
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH, &r, NULL, 0), AUTHDB_OK);
+    /* secrets new: bob can log in; policy old: not yet the user of his address */
+    assert_int_equal(authdb_verify_password(r, "bob@x.test", 10, "pw-b", 4), AUTHDB_OK);
+    assert_int_equal(tu_senders(r, "bob@x.test", buf, sizeof(buf)), AUTHDB_OK);
+    assert_string_equal(buf, "");
+    check_quiet(r, &co, AUTHDB_OK);
+    assert_int_equal(co.error, 0);
+    assert_int_equal(co.warn, 1);
+    assert_non_null(strstr(co.last, "a change interrupted between the environments is pending"));
+    assert_non_null(strstr(co.last, "the next write completes it"));
+    authdb_close(r);
+    /* a read-only open and check wrote nothing */
+    raw_dump(pol, after, sizeof(after));
+    assert_string_equal(before, after);
+
+    /* opening for write completes it */
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &w, NULL, 0), AUTHDB_OK);
+    authdb_close(w);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH, &r, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_senders(r, "bob@x.test", buf, sizeof(buf)), AUTHDB_OK);
+    assert_string_equal(buf, "bob@x.test");
+    check_quiet(r, &co, AUTHDB_OK);
+    assert_int_equal(co.error + co.warn, 0);
+    authdb_close(r);
+
+    /* replay is idempotent: pretend policy had not applied it, complete
+     * again, same policy environment */
+    raw_dump(pol, before, sizeof(before));
+    {
+        uint64_t zero = 0;
+        tu_raw_meta_put(pol, JOURNAL_APPLIED, &zero, sizeof(zero));
+    }
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH, &r, NULL, 0), AUTHDB_OK);
+    check_quiet(r, &co, AUTHDB_OK);
+    assert_int_equal(co.warn, 1); /* pending again */
+    authdb_close(r);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &w, NULL, 0), AUTHDB_OK);
+    authdb_close(w);
+    raw_dump(pol, after, sizeof(after));
+    assert_string_equal(before, after);
+
+    /* user del cut between the commits: the login is gone, its rules
+     * linger until the next writer, whatever it writes */
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    store_test_stop_after_first_commit(h, 1);
+    assert_int_equal(tu_del_user(h, "amy@x.test"), AUTHDB_OK);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH, &r, NULL, 0), AUTHDB_OK);
+    assert_int_equal(authdb_user_get(r, NULL, "amy@x.test", 10, &u), AUTHDB_NOTFOUND);
+    assert_int_equal(count_rules(r, "amy@x.test"), 1);
+    check_quiet(r, &co, AUTHDB_OK);
+    assert_int_equal(co.error, 0);
+    assert_int_equal(co.warn, 1); /* only the pending change, no orphan */
+    assert_non_null(strstr(co.last, "pending"));
+    assert_int_equal(tu_domain(h, "y.test", 1), AUTHDB_OK); /* any write completes it */
+    assert_int_equal(count_rules(r, "amy@x.test"), 0);
+    assert_int_equal(authdb_domain_is_local(r, NULL, "y.test", 6), AUTHDB_OK);
+    check_quiet(r, &co, AUTHDB_OK);
+    assert_int_equal(co.error + co.warn, 0);
+    authdb_close(r);
+    authdb_close(h);
+
+    /* a corrupt journal: AUTHDB_ECORRUPT with a sentence, never a crash */
+    {
+        static const struct {
+            const char *what;
+            size_t len;
+            const char *data;
+        } bad[] = {
+            {"garbage", 7, "garbage"},
+            /* header: count 1, no op */
+            {"truncated", 20, "AGJ1\x01\x00\x00\x00\x09\0\0\0\0\0\0\0\x01\0\0\0"},
+            /* one put into the secrets users DB */
+            {"wrong db", 36,
+             "AGJ1\x01\x00\x00\x00\x09\0\0\0\0\0\0\0\x01\0\0\0"
+             "\x01\x01\0\0\x02\0\0\0\x02\0\0\0abcd"},
+            /* a key length past the end */
+            {"long key", 36,
+             "AGJ1\x01\x00\x00\x00\x09\0\0\0\0\0\0\0\x01\0\0\0"
+             "\x01\x03\0\0\xff\xff\0\0\x02\0\0\0abcd"},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            tu_raw_meta_put(sec, JOURNAL_KEY, bad[i].data, bad[i].len);
+            w = (authdb *)1;
+            assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &w, why, sizeof(why)),
+                             AUTHDB_ECORRUPT);
+            assert_null(w);
+            print_message("%s: %s\n", bad[i].what, why);
+            assert_non_null(strstr(why, "interrupted change"));
+            assert_non_null(strstr(why, "corrupt"));
+            assert_int_equal(authdb_open(dir, AUTHDB_BOTH, &r, NULL, 0), AUTHDB_OK);
+            check_quiet(r, &co, AUTHDB_ECORRUPT);
+            assert_int_equal(co.error, 1);
+            assert_non_null(strstr(co.lasterr, "corrupt"));
+            authdb_close(r);
+        }
+        /* a policy-only writer never looks at it */
+        assert_int_equal(authdb_open(dir, AUTHDB_POLICY | AUTHDB_WRITE, &w, NULL, 0), AUTHDB_OK);
+        assert_int_equal(tu_domain(w, "z.test", 1), AUTHDB_OK);
+        authdb_close(w);
+    }
+}
+
 /* ------------------------------------------------------------------ fork */
 
 static void test_fork_reader(void **state)
@@ -733,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_map_growth),        cmocka_unit_test(test_corrupt_record),
         cmocka_unit_test(test_backup_and_check),  cmocka_unit_test(test_fork_reader),
         cmocka_unit_test(test_groups_and_access), cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_interrupted_write),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tu_cleanup();
