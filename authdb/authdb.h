@@ -209,10 +209,33 @@ int authdb_read_begin(authdb *h, unsigned envs, authdb_txn **out);
 /* End a read transaction; NULL is fine. */
 void authdb_txn_end(authdb_txn *txn);
 
-/* Run fn inside write transactions (opened lazily on each environment fn
- * touches), then commit: policy first, then secrets, so that a crash between
- * the two leaves the more restrictive state.  If fn returns non-zero,
- * everything is aborted and that code returned.  When an environment's map
+/* Run fn inside one write transaction per environment of the handle, then
+ * commit them: secrets first, then policy.  The two environments are two
+ * LMDB files, so the commits are two steps; the write is still one
+ * transaction across them:
+ *  - each environment's part is atomic on its own: no reader ever sees
+ *    half of one environment's part;
+ *  - a write that changed both environments first records its policy
+ *    changes (a journal) in the secrets commit.  If the process dies
+ *    between the two commits, the next writer completes the policy part
+ *    before anything else: any authgatectl command that opens the store for
+ *    writing, authgate-sync's next round, any authdb_write, and
+ *    authdb_open with AUTHDB_WRITE on both environments (logged at
+ *    LOG_NOTICE through the handle's logger, authdb_open_log).  A read-only
+ *    handle never writes; authdb_check reports the pending change as a
+ *    warning.
+ *  - until then, and for the instant between the commits of a running
+ *    write, readers may see secrets ahead of policy.  For "user add" the
+ *    login can already authenticate before its policy note (and any rule
+ *    the same command adds) exists: authdb_senders_for does not list it
+ *    as the user of its own address yet and no rule allows it anything,
+ *    so send-as fails closed.  For "user del" the login can no longer
+ *    authenticate while its rules linger, unusable, until completion.
+ * A writer whose handle has only the policy environment cannot see a
+ * pending journal: its changes may be overwritten by the completion of an
+ * earlier interrupted write that touched the same keys.
+ * If fn returns non-zero, everything is aborted and that code returned.
+ * When an environment's map
  * is full, everything is aborted, the map grown and fn run again from the
  * start: fn must depend only on arg and the store (reset any output it
  * accumulates at entry).  Requires an AUTHDB_WRITE handle. */
@@ -521,8 +544,10 @@ enum authdb_check_severity { AUTHDB_CHECK_WARN = 1, AUTHDB_CHECK_ERROR = 2 };
 typedef void (*authdb_check_cb)(enum authdb_check_severity sev, const char *msg, void *arg);
 /* Check schema, settings agreement between envs, record formats, rules for
  * logins without secrets (orphans), stale reader slots (cleared and
- * reported), file modes and groups.  Returns AUTHDB_OK when no ERROR was
- * reported, AUTHDB_ECORRUPT otherwise, or a store error. */
+ * reported), file modes and groups, and whether a write interrupted
+ * between the two environments awaits completion (a warning; the
+ * cross-environment checks are skipped meanwhile, see authdb_write).  Returns AUTHDB_OK when no
+ * ERROR was reported, AUTHDB_ECORRUPT otherwise, or a store error. */
 int authdb_check(authdb *h, authdb_check_cb cb, void *arg);
 
 /* ---------------------------------------------------------------------

@@ -52,9 +52,11 @@ int authdb_pg_upgrade(const char *uri, unsigned *from, unsigned *to, char *why, 
  * the current values of every key changed since the node's last applied
  * sequence number (or everything, for a full load), validates each one as
  * authdb would have written it, and applies them together with the new
- * sequence number in one write transaction per environment (policy first,
- * then secrets, as authdb_write), so a reader sees the state before or
- * after a round, never part of one, and a sync killed at any point starts
+ * sequence number in one write transaction per environment (secrets first,
+ * with the journal of the policy changes, then policy, as authdb_write), so
+ * a reader sees each environment before or after a round, never part of
+ * one; a sync killed between the two commits has its round completed by
+ * the next write open of the node, and one killed at any other point starts
  * again from what was committed.  A value that fails validation is not
  * applied (the node keeps what it had for that key) and is reported.
  */

@@ -13,11 +13,13 @@
  *     another central store, is behind the horizon (pruned log) or ahead
  *     of H (the center was restored from a backup), or on request.
  *  2. One write transaction per environment on the node (store_write_sync:
- *     policy commits first, then secrets), holding every accepted value,
- *     the deletions, and "sync:seq" = H and "sync:central" in each
- *     environment's meta.  Readers see the old or the new state; a kill at
- *     any point leaves a state some later round completes (the values
- *     read are current ones, so applying them again is harmless).
+ *     secrets commit first with the journal of the policy changes, then
+ *     policy; see authdb_write), holding every accepted value, the
+ *     deletions, and "sync:seq" = H and "sync:central" in each
+ *     environment's meta.  Readers see the old or the new state of each
+ *     environment; a kill between the two commits is completed by the next
+ *     write open of the node (the next round opens it first), so the node
+ *     is then entirely at the old or the new round.
  *  3. Every value is validated as authdb would have written it, under the
  *     normalization settings the round itself applies: keys normalized
  *     (logins, domains), records decoding (secrets with a hash, rules with

@@ -334,7 +334,10 @@ int cli_open(cli *c, unsigned flags, authdb **h)
 
     if ((flags & AUTHDB_WRITE) && c->force)
         flags |= AUTHDB_FORCE;
-    rc = authdb_open(cli_store_dir(c), flags, h, why, sizeof(why));
+    /* A write open completes a change a crash interrupted between the
+     * store's two environments and says so (stderr and syslog). */
+    authdb_log_init(&c->lg, "authgatectl", !c->json, 1, 0);
+    rc = authdb_open_log(cli_store_dir(c), flags, &c->lg, h, why, sizeof(why));
     if (rc != AUTHDB_OK)
         return cli_fail(c, cli_exit_code(rc), "%s", why);
     return CLI_OK;

@@ -92,6 +92,7 @@ typedef struct cli {
     authdb_conf *conf;
     json j;
     char error[512]; /* the last error, for the JSON "error" key */
+    authdb_log lg;   /* what the store does on its own (cli_open) */
 } cli;
 
 /* ---- command tables (one per module) ---- */

@@ -143,7 +143,7 @@ static int syncrun_node(syncrun *r, char *why, size_t whylen)
 
     if (r->node != NULL)
         return AUTHDB_OK;
-    rc = authdb_open(r->store, AUTHDB_BOTH | AUTHDB_WRITE, &r->node, why, whylen);
+    rc = authdb_open_log(r->store, AUTHDB_BOTH | AUTHDB_WRITE, r->lg, &r->node, why, whylen);
     if (rc != AUTHDB_ENOSTORE)
         return rc;
     memset(&o, 0, sizeof(o));
@@ -153,7 +153,7 @@ static int syncrun_node(syncrun *r, char *why, size_t whylen)
     if (rc != AUTHDB_OK)
         return rc;
     authdb_logf(r->lg, LOG_NOTICE, "created the node store %s", r->store);
-    return authdb_open(r->store, AUTHDB_BOTH | AUTHDB_WRITE, &r->node, why, whylen);
+    return authdb_open_log(r->store, AUTHDB_BOTH | AUTHDB_WRITE, r->lg, &r->node, why, whylen);
 }
 
 int syncrun_round(syncrun *r, authdb_sync_result *res, char *why, size_t whylen)
