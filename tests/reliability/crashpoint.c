@@ -12,6 +12,11 @@
  *   RL_CRASH_WHEN=after after that call returned (default: before it)
  *   RL_CRASH_COUNT=FILE at a normal exit, append the number of counted
  *                       calls to FILE (how many crash points a command has)
+ *   RL_CRASH_ENVS=FILE  at a normal exit, write a line with one letter per
+ *                       counted call: s (secrets/), p (policy/), o (other):
+ *                       where the commit of each environment lies
+ *   RL_CRASH_HIT=FILE   at the crash point, write the letter of that call
+ *                       (which environment's commit the kill cut)
  * Without RL_CRASH_AT nothing is killed.  SIGKILL raised by the process is
  * the same as kill -9 from outside at that instant: no handler, no atexit,
  * no flush; the kernel closes the files.
@@ -34,7 +39,9 @@
 #define CRASH_EXPORT __attribute__((visibility("default")))
 
 static unsigned long crash_count;
+static char crash_envs[8192]; /* a letter per counted call (the first ones) */
 
+/* 0 for a file that is no .mdb, else its environment's letter. */
 static int crash_is_mdb(int fd)
 {
     char link[64], path[4096];
@@ -45,21 +52,33 @@ static int crash_is_mdb(int fd)
     if (n < 4)
         return 0;
     path[n] = '\0';
-    return strcmp(path + n - 4, ".mdb") == 0;
+    if (strcmp(path + n - 4, ".mdb") != 0)
+        return 0;
+    return strstr(path, "/secrets/") != NULL ? 's' : strstr(path, "/policy/") != NULL ? 'p' : 'o';
 }
 
 /* 1 when this call is the chosen crash point, "when" tells before/after. */
 static int crash_point(int fd, int *after)
 {
-    const char *at, *when;
+    const char *at, *when, *hit;
+    int env = crash_is_mdb(fd);
+    FILE *f;
 
-    if (!crash_is_mdb(fd))
+    if (env == 0)
         return 0;
+    if (crash_count < sizeof(crash_envs) - 1)
+        crash_envs[crash_count] = (char)env;
     crash_count++;
     at = getenv("RL_CRASH_AT");
     when = getenv("RL_CRASH_WHEN");
     *after = when != NULL && strcmp(when, "after") == 0;
-    return at != NULL && strtoul(at, NULL, 10) == crash_count;
+    if (at == NULL || strtoul(at, NULL, 10) != crash_count)
+        return 0;
+    if ((hit = getenv("RL_CRASH_HIT")) != NULL && (f = fopen(hit, "w")) != NULL) {
+        fprintf(f, "%c\n", env);
+        fclose(f);
+    }
+    return 1;
 }
 
 static void crash_now(void)
@@ -147,9 +166,13 @@ CRASH_EXPORT int fsync(int fd)
 
 __attribute__((destructor)) static void crash_report(void)
 {
-    const char *path = getenv("RL_CRASH_COUNT");
+    const char *path = getenv("RL_CRASH_COUNT"), *envs = getenv("RL_CRASH_ENVS");
     FILE *f;
 
+    if (envs != NULL && (f = fopen(envs, "w")) != NULL) {
+        fprintf(f, "%s\n", crash_envs);
+        fclose(f);
+    }
     if (path == NULL || (f = fopen(path, "a")) == NULL)
         return;
     fprintf(f, "%lu\n", crash_count);

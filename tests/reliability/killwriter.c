@@ -18,6 +18,10 @@
  *           has run to the end once) at a random one of the writes and
  *           syncs of LMDB's commit, before or after it (crashpoint.c):
  *           between page writes, around fdatasync, around the meta page.
+ *           Half of these are aimed between the commits of the two
+ *           environments (after the last write or sync of secrets/, before
+ *           the first of policy/, as the shim traced the last complete
+ *           run of that command).
  * The commands, on logins of the domain churn.test:
  *   add     user add wN --password-stdin          (new login, new password)
  *   passwd  user passwd wK --password-stdin       (a present login)
@@ -32,9 +36,14 @@
  * announces a commit in the lock file after writing its meta page; the
  * next writer's mutex recovery announces it): the round therefore looks
  * again after an empty write and counts such changes as "deferred".
- * "user del" commits the policy environment before the secrets one (see
- * authdb_write): a kill between them leaves the login without its rules,
- * the more restrictive half, counted as "del-rules-only".
+ * A command that changes both environments commits secrets first, with a
+ * journal of its policy changes, then policy (see authdb_write).  Right
+ * after a kill between the two, readers may see secrets ahead of policy
+ * (authdb_check must then warn, never fail); the empty write (a write
+ * open) must complete it: counted as "rolled-forward" (the library logs
+ * it), and from then on any partial state is an error: a login present
+ * in secrets but not noted in policy or the other way round, a deleted
+ * login whose rules remain, an import half noted.
  *
  * After each round: "authgatectl --store STORE check" must exit 0, then the
  * store is opened read-only (a fresh handle) and compared with the ledger:
@@ -46,7 +55,8 @@
  *
  * Output: a line per 50 rounds, then
  *   kill-writer: rounds R killed K (timed KT, at a commit point KC)
- *   completed C unacked-applied A unacked-not-applied U lost L torn T
+ *   completed C unacked-applied A (deferred D) unacked-not-applied U
+ *   rolled-forward RF (between the commits B, aimed AB) lost L torn T
  *   check-failures F mixed M
  *   and the commands by kind with their mean run time and number of
  *   commit points.
@@ -102,7 +112,9 @@ struct kw {
     uint64_t rnd;
     double mean_us[OP_COUNT];
     unsigned long ran[OP_COUNT];
-    unsigned long killed, completed, applied, not_applied, deferred, policy_only;
+    unsigned long boundary[OP_COUNT]; /* secrets' last commit point, if policy follows */
+    unsigned long killed, completed, applied, not_applied, deferred;
+    unsigned long rolled, between, aimed;
     unsigned long lost, torn, check_fail, mixed;
     unsigned hash_kinds; /* kinds every derived login has */
 };
@@ -117,13 +129,17 @@ static int kw_run(struct kw *k, char *const argv[], const char *input, int64_t k
                   unsigned long crash_at, int crash_after, int64_t *us)
 {
     int in[2], status = 0, logfd;
-    char logpath[4096], countpath[4096], at[32];
+    char logpath[4096], countpath[4096], envspath[4096], hitpath[4096], at[32];
     pid_t pid;
     int64_t t0;
 
     snprintf(logpath, sizeof(logpath), "%s/ctl.log", k->work);
     snprintf(countpath, sizeof(countpath), "%s/points", k->work);
+    snprintf(envspath, sizeof(envspath), "%s/envs", k->work);
+    snprintf(hitpath, sizeof(hitpath), "%s/hit", k->work);
     unlink(countpath);
+    unlink(envspath);
+    unlink(hitpath);
     if (pipe(in) != 0)
         return -1;
     logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -140,6 +156,8 @@ static int kw_run(struct kw *k, char *const argv[], const char *input, int64_t k
         if (k->shim != NULL) {
             setenv("LD_PRELOAD", k->shim, 1);
             setenv("RL_CRASH_COUNT", countpath, 1);
+            setenv("RL_CRASH_ENVS", envspath, 1);
+            setenv("RL_CRASH_HIT", hitpath, 1);
             if (crash_at > 0) {
                 snprintf(at, sizeof(at), "%lu", crash_at);
                 setenv("RL_CRASH_AT", at, 1);
@@ -237,6 +255,26 @@ static int kw_rule_state(authdb *h, const struct kw *k, const struct kw_rule *r)
     return v.allowed;
 }
 
+static int kw_noted_cb(const char *login, void *arg)
+{
+    const char *want = ((const char **)arg)[0];
+    if (strcmp(login, want) == 0)
+        ((const char **)arg)[1] = "yes";
+    return AUTHDB_OK;
+}
+
+/* Is the login noted in the policy environment (listed as the user of its
+ * own address)?  1, 0, -1 on error. */
+static int kw_noted(authdb *h, const struct kw_login *l)
+{
+    const char *arg[2] = {l->name, NULL}, *why = NULL;
+    int rc = authdb_senders_for(h, NULL, l->name, strlen(l->name), kw_noted_cb, arg, &why);
+
+    if (rc != AUTHDB_OK && rc != AUTHDB_NOTFOUND)
+        return -1;
+    return arg[1] != NULL;
+}
+
 /* ------------------------------------------------------------- rounds */
 
 static int kw_check_store(struct kw *k)
@@ -275,6 +313,11 @@ static int kw_verify(struct kw *k, int touched, const char *oldpw)
                    p ? "present" : "absent", k->l[i].present ? "present" : "absent");
             k->lost++;
             bad = 1;
+        } else if (kw_noted(h, &k->l[i]) != p) {
+            printf("kill-writer: %s: %s in secrets but %s in policy (half a change)\n",
+                   k->l[i].name, p ? "present" : "absent", p ? "not noted" : "still noted");
+            k->torn++;
+            bad = 1;
         }
     }
     for (size_t i = 0; i < k->nr; i++) {
@@ -305,8 +348,9 @@ static int kw_verify(struct kw *k, int touched, const char *oldpw)
 }
 
 /* Is the killed command's change visible through h?  1 new state, 0 old
- * state, 2 (del only) rules deleted but the login not yet, -1 neither
- * (printed when report). */
+ * state, -1 neither, or part of it (printed when report).  Both
+ * environments count: a login is present when it has secrets and its
+ * policy note. */
 static int kw_state(struct kw *k, authdb *h, enum kw_op op, int li, size_t first_new,
                     const char *oldpw, int rule, int report)
 {
@@ -315,6 +359,12 @@ static int kw_state(struct kw *k, authdb *h, enum kw_op op, int li, size_t first
     switch (op) {
     case OP_ADD:
         applied = kw_probe(k, h, &k->l[li]);
+        if (applied >= 0 && kw_noted(h, &k->l[li]) != applied) {
+            if (report)
+                printf("kill-writer: add killed: %s %s in secrets, %s in policy\n", k->l[li].name,
+                       applied ? "present" : "absent", applied ? "not noted" : "noted");
+            applied = -1;
+        }
         break;
     case OP_PASSWD:
         if (kw_pw_ok(h, &k->l[li], k->l[li].pw) == AUTHDB_OK)
@@ -326,11 +376,9 @@ static int kw_state(struct kw *k, authdb *h, enum kw_op op, int li, size_t first
         applied = kw_rule_state(h, k, &k->r[rule]);
         break;
     case OP_DEL: {
-        /* authdb commits policy before secrets: a kill between the two
-         * leaves the login without its rules (2), by design the more
-         * restrictive half. */
-        int rules = 0, gone = 0;
-        applied = kw_probe(k, h, &k->l[li]);
+        /* All of it (no secrets, no note, no rule) or nothing. */
+        int rules = 0, gone = 0, present = kw_probe(k, h, &k->l[li]);
+        int noted = kw_noted(h, &k->l[li]);
         for (size_t i = 0; i < k->nr; i++) {
             if (k->r[i].login != li || !k->r[i].present)
                 continue;
@@ -338,18 +386,31 @@ static int kw_state(struct kw *k, authdb *h, enum kw_op op, int li, size_t first
             if (kw_rule_state(h, k, &k->r[i]) == 0)
                 gone++;
         }
-        if (applied == 1)
-            applied = gone == 0 ? 0 : gone == rules ? 2 : -1;
-        else if (applied == 0)
+        if (present == 1 && noted == 1 && gone == 0)
+            applied = 0;
+        else if (present == 0 && noted == 0 && gone == rules)
             applied = 1;
+        else if (present >= 0 && report)
+            printf("kill-writer: del killed: %s secrets %s, note %s, %d of %d rules gone\n",
+                   k->l[li].name, present ? "present" : "absent", noted ? "present" : "absent",
+                   gone, rules);
         break;
     }
     case OP_IMPORT: {
-        size_t in = 0, n = k->nl - first_new;
-        for (size_t i = first_new; i < k->nl; i++)
+        size_t in = 0, noted = 0, n = k->nl - first_new;
+        for (size_t i = first_new; i < k->nl; i++) {
             if (kw_probe(k, h, &k->l[i]) == 1)
                 in++;
-        if (in != 0 && in != n) {
+            if (kw_noted(h, &k->l[i]) == 1)
+                noted++;
+        }
+        if (noted != in) {
+            if (report)
+                printf("kill-writer: import killed: %zu of %zu logins in secrets, %zu noted in "
+                       "policy\n",
+                       in, n, noted);
+            applied = -1;
+        } else if (in != 0 && in != n) {
             if (report)
                 printf("kill-writer: import killed: %zu of %zu logins present (not atomic)\n", in,
                        n);
@@ -374,18 +435,76 @@ static int kw_noop(authdb_txn *txn, void *arg)
     return AUTHDB_OK;
 }
 
+struct kw_check {
+    int errors, pending;
+};
+
+static void kw_check_cb(enum authdb_check_severity sev, const char *msg, void *arg)
+{
+    struct kw_check *c = arg;
+
+    if (strstr(msg, "a change interrupted between the environments is pending") != NULL)
+        c->pending = 1;
+    if (sev == AUTHDB_CHECK_ERROR) {
+        printf("kill-writer: check right after the kill: %s\n", msg);
+        c->errors++;
+    }
+}
+
+/* The empty write of the next writer, its log lines (stderr) caught in
+ * work/settle.log: 1 when the library completed an interrupted change. */
+static int kw_next_writer(struct kw *k, int *rolled)
+{
+    authdb *h = NULL;
+    authdb_log lg;
+    char why[AUTHDB_WHY_MAX * 2], path[4096], line[512];
+    int rc, saved, fd;
+    FILE *f;
+
+    *rolled = 0;
+    snprintf(path, sizeof(path), "%s/settle.log", k->work);
+    fflush(stderr);
+    saved = dup(2);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (saved < 0 || fd < 0)
+        return errno;
+    dup2(fd, 2);
+    close(fd);
+    authdb_log_init(&lg, "rl-kill-writer", 1, 0, 0);
+    rc = authdb_open_log(k->store, AUTHDB_BOTH | AUTHDB_WRITE, &lg, &h, why, sizeof(why));
+    if (rc == AUTHDB_OK)
+        rc = authdb_write(h, kw_noop, NULL);
+    authdb_close(h);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    if ((f = fopen(path, "r")) != NULL) {
+        while (fgets(line, sizeof(line), f) != NULL)
+            if (strstr(line, "completed a change interrupted between the environments") != NULL)
+                *rolled = 1;
+        fclose(f);
+    }
+    return rc;
+}
+
 /* After a killed command: which state does the store show?  First as
- * readers see it right after the kill, then after the next writer began
- * (an empty write: LMDB's writer recovers the dead writer's mutex and
- * publishes a commit whose meta page was written but not yet announced in
- * the lock file).  The ledger takes the second; a difference is counted
- * as "deferred" (visible only from the next write on). */
+ * readers see it right after the kill (authdb_check must not fail: a
+ * change cut between the environments is a warning), then after the next
+ * writer began (an empty write: LMDB's writer recovers the dead writer's
+ * mutex and publishes a commit whose meta page was written but not yet
+ * announced in the lock file, and authdb completes a change cut between
+ * the environments).  The ledger takes the second, which must be the old
+ * or the new state entirely; a difference is counted as "rolled-forward"
+ * when authdb completed the change, else "deferred" (visible only from
+ * the next write on).  in_policy: the shim killed it in the policy
+ * environment's commit (secrets had committed). */
 static void kw_settle(struct kw *k, enum kw_op op, int li, size_t first_new, const char *oldpw,
-                      int rule)
+                      int rule, int in_policy)
 {
     authdb *h = NULL;
     char why[AUTHDB_WHY_MAX * 2];
-    int pre = -1, applied = -1, rc;
+    struct kw_check ck = {0, 0};
+    int pre = -1, applied = -1, rc, rolled = 0;
 
     if (authdb_open(k->store, AUTHDB_BOTH, &h, why, sizeof(why)) != AUTHDB_OK) {
         printf("kill-writer: open after kill: %s\n", why);
@@ -393,13 +512,14 @@ static void kw_settle(struct kw *k, enum kw_op op, int li, size_t first_new, con
         return;
     }
     pre = kw_state(k, h, op, li, first_new, oldpw, rule, 0);
+    rc = authdb_check(h, kw_check_cb, &ck);
     authdb_close(h);
     h = NULL;
-    rc = authdb_open(k->store, AUTHDB_BOTH | AUTHDB_WRITE, &h, why, sizeof(why));
-    if (rc == AUTHDB_OK)
-        rc = authdb_write(h, kw_noop, NULL);
-    authdb_close(h);
-    h = NULL;
+    if (rc != AUTHDB_OK || ck.errors > 0) {
+        printf("kill-writer: authdb_check right after the kill: %s\n", authdb_strerror(rc));
+        k->check_fail++;
+    }
+    rc = kw_next_writer(k, &rolled);
     if (rc != AUTHDB_OK || authdb_open(k->store, AUTHDB_BOTH, &h, why, sizeof(why)) != AUTHDB_OK) {
         printf("kill-writer: the next writer after the kill: %s\n", authdb_strerror(rc));
         k->check_fail++;
@@ -407,15 +527,30 @@ static void kw_settle(struct kw *k, enum kw_op op, int li, size_t first_new, con
     }
     applied = kw_state(k, h, op, li, first_new, oldpw, rule, 1);
     authdb_close(h);
+    if (in_policy || rolled)
+        k->between++;
+    if (ck.pending && !rolled) {
+        printf("kill-writer: %s killed: check saw a pending change, the next writer did not "
+               "complete it\n",
+               op_names[op]);
+        k->mixed++;
+        return;
+    }
     if (applied < 0) {
         k->mixed++;
         return;
     }
-    if (pre != applied)
+    if (rolled && applied != 1) {
+        printf("kill-writer: %s killed: completed from the journal, yet not the new state\n",
+               op_names[op]);
+        k->mixed++;
+        return;
+    }
+    if (rolled)
+        k->rolled++;
+    else if (pre != applied)
         k->deferred++;
-    if (applied == 2)
-        k->policy_only++;
-    else if (applied)
+    if (applied)
         k->applied++;
     else
         k->not_applied++;
@@ -431,8 +566,8 @@ static void kw_settle(struct kw *k, enum kw_op op, int li, size_t first_new, con
         k->r[rule].present = applied;
         break;
     case OP_DEL:
-        k->l[li].present = applied != 1;
-        if (applied != 0)
+        k->l[li].present = !applied;
+        if (applied)
             for (size_t i = 0; i < k->nr; i++)
                 if (k->r[i].login == li)
                     k->r[i].present = 0;
@@ -459,6 +594,38 @@ static void kw_read_points(struct kw *k, enum kw_op op)
     if (fscanf(f, "%lu", &n) == 1 && n > 0)
         k->points[op] = n;
     fclose(f);
+    /* where secrets' commit ends and policy's begins: "ss...spp...p" */
+    snprintf(path, sizeof(path), "%s/envs", k->work);
+    if ((f = fopen(path, "r")) == NULL)
+        return;
+    {
+        char envs[8192];
+        size_t s = 0, p = 0;
+        if (fgets(envs, sizeof(envs), f) != NULL) {
+            while (envs[s] == 's')
+                s++;
+            while (envs[s + p] == 'p')
+                p++;
+            k->boundary[op] =
+                s > 0 && p > 0 && (envs[s + p] == '\n' || envs[s + p] == '\0') ? s : 0;
+        }
+    }
+    fclose(f);
+}
+
+/* Did the shim kill the command in the policy environment's commit? */
+static int kw_hit_policy(struct kw *k)
+{
+    char path[4096], c = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/hit", k->work);
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    if (fread(&c, 1, 1, f) != 1)
+        c = 0;
+    fclose(f);
+    return c == 'p';
 }
 
 static int kw_round(struct kw *k, unsigned long round)
@@ -549,8 +716,15 @@ static int kw_round(struct kw *k, unsigned long round)
         return -1;
     }
     if (k->shim != NULL && k->points[op] > 0 && rl_rand(&k->rnd) % 2 == 0) {
-        crash_at = 1 + rl_rand(&k->rnd) % (k->points[op] + 1);
         crash_after = (int)(rl_rand(&k->rnd) % 2);
+        if (k->boundary[op] > 0 && rl_rand(&k->rnd) % 2 == 0) {
+            /* between the environments: after secrets' last point or
+             * before policy's first */
+            crash_at = crash_after ? k->boundary[op] : k->boundary[op] + 1;
+            k->aimed++;
+        } else {
+            crash_at = 1 + rl_rand(&k->rnd) % (k->points[op] + 1);
+        }
         delay = -1;
     } else {
         delay = (int64_t)((double)(rl_rand(&k->rnd) % 1000) / 1000.0 * 1.3 * k->mean_us[op]);
@@ -588,7 +762,7 @@ static int kw_round(struct kw *k, unsigned long round)
             k->killed_commit++;
         else
             k->killed_timed++;
-        kw_settle(k, op, li, first_new, oldpw, rule);
+        kw_settle(k, op, li, first_new, oldpw, rule, crash_at > 0 && kw_hit_policy(k));
     } else {
         printf("kill-writer: round %lu: authgatectl %s: status 0x%x (see %s/ctl.log)\n", round,
                op_names[op], st, k->work);
@@ -671,10 +845,10 @@ int main(int argc, char **argv)
     if (kw_final(&k) != 0)
         failed = 1;
     printf("kill-writer: rounds %lu killed %lu (timed %lu, at a commit point %lu) completed %lu "
-           "unacked-applied %lu (deferred %lu) unacked-not-applied %lu del-rules-only %lu lost %lu "
-           "torn %lu check-failures %lu mixed %lu\n",
+           "unacked-applied %lu (deferred %lu) unacked-not-applied %lu rolled-forward %lu (between "
+           "the commits %lu, aimed %lu) lost %lu torn %lu check-failures %lu mixed %lu\n",
            rounds, k.killed, k.killed_timed, k.killed_commit, k.completed, k.applied, k.deferred,
-           k.not_applied, k.policy_only, k.lost, k.torn, k.check_fail, k.mixed);
+           k.not_applied, k.rolled, k.between, k.aimed, k.lost, k.torn, k.check_fail, k.mixed);
     printf("kill-writer: commands");
     for (int i = 0; i < OP_COUNT; i++)
         printf(" %s %lu (mean %.1f ms, %lu commit points)", op_names[i], k.ran[i],

@@ -5,8 +5,9 @@
 #
 # rl-kill-writer is the writer and the judge (see killwriter.c): after each
 # round, authgatectl check exits 0, every acknowledged change is in the
-# store, a killed change is there entirely or not at all, no record is
-# torn.  Beside it, for the whole run: 2 rl-sasl-load processes (CRAM-MD5,
+# store, a killed change is there entirely or not at all (in both
+# environments, once the next writer completed a change cut between their
+# commits: "rolled-forward"), no record is torn.  Beside it, for the whole run: 2 rl-sasl-load processes (CRAM-MD5,
 # SCRAM-SHA-256, PLAIN through sasl_checkpass, wrong passwords, an unknown
 # login) and 2 rl-milter-load clients of a running authgate-milter (own
 # address, a delegated domain, a refused address) must get exactly the
@@ -74,6 +75,12 @@ lab_expect_match "every round ran" "$summary" "^kill-writer: rounds $ROUNDS "
 killed=$(sed -n 's/.* killed \([0-9]*\) .*/\1/p' <<<"$summary")
 lab_expect "most rounds were killed (got ${killed:-0} of $ROUNDS)" \
     "$([ "${killed:-0}" -ge $((ROUNDS / 2)) ] && echo yes)" yes
+between=$(sed -n 's/.* (between the commits \([0-9]*\),.*/\1/p' <<<"$summary")
+rolled=$(sed -n 's/.* rolled-forward \([0-9]*\) .*/\1/p' <<<"$summary")
+lab_expect "some kills landed between the two environments' commits (got ${between:-0})" \
+    "$([ "${between:-0}" -gt 0 ] && echo yes)" yes
+lab_expect "the next writer completed such changes (rolled forward ${rolled:-0})" \
+    "$([ "${rolled:-0}" -gt 0 ] && echo yes)" yes
 sasl=$(cat "$LAB"/log/sasl-*.out | awk '/^sasl-load: exchanges/ { n += $3; w += $11; t += $9 } END { print n + 0, w + 0, t + 0 }')
 milt=$(cat "$LAB"/log/milter-*.out | awk '/^milter-load: decisions/ { n += $3; w += $13; t += $9 + $11 } END { print n + 0, w + 0, t + 0 }')
 read -r sn sw st <<<"$sasl"
