@@ -220,7 +220,7 @@ snap() { "$CTL" --store "$1" export --with-secrets | tail -n +2; }
 
 group_kill9() {
     local users=${FLEET_KILL_USERS:-20000} rounds=${FLEET_KILL_ROUNDS:-12}
-    local h sa=0 sb=0 smix=0 i delay got seqA seqB
+    local h sa=0 sb=0 smix=0 rolled=0 mixed i delay got seqA seqB sp ss envok
     h=$(sha512_hash x)
     for i in $(seq 1 "$users"); do echo "u$i@example.com:{SHA512-CRYPT}$h"; done >"$T/users.pw"
     ctl import dovecot "$T/users.pw" >/dev/null || { bad "import of $users users"; return; }
@@ -271,35 +271,64 @@ group_kill9() {
             continue
         fi
         # Each environment is one LMDB transaction carrying its own seq:
-        # its content must be the central state at that seq.  Policy
-        # commits before secrets, so for an instant policy may be at B
-        # while secrets are still at A (counted: the window authdb_write
-        # also has, and the restrictive side first).
-        snap "$T/n1" >"$T/now"
-        "$CTL" --store "$T/n1" --json sync status --offline >"$T/st.json"
-        sp=$(jq -r .applied_seq_policy "$T/st.json")
-        ss=$(jq -r .applied_seq_secrets "$T/st.json")
-        envok=1
-        for e in policy secrets; do
-            [ $e = policy ] && q=$sp re='^(rule|domain) ' || { q=$ss; re='^(user|secret) '; }
-            if [ "$q" = "$seqA" ]; then want=A; elif [ "$q" = "$seqB" ]; then want=B; else
-                bad "round $i: $e seq $q is neither $seqA nor $seqB"; envok=0; continue; fi
-            if ! cmp -s <(grep -E "$re" "$T/now") <(grep -E "$re" "$T/$want"); then
-                bad "round $i (kill after ${delay}s): $e content is not state $want of its seq $q"
-                envok=0
-            fi
-        done
+        # its content must be the central state at that seq.  Secrets
+        # commit first (with the journal of the policy changes), so until
+        # the next write open secrets may be at B while policy is still at
+        # A (read-only commands do not complete it: they never write).
+        envseq() {
+            "$CTL" --store "$T/n1" --json sync status --offline >"$T/st.json"
+            sp=$(jq -r .applied_seq_policy "$T/st.json")
+            ss=$(jq -r .applied_seq_secrets "$T/st.json")
+        }
+        envcheck() { # $1: when
+            local e q re want
+            snap "$T/n1" >"$T/now"
+            envseq
+            envok=1
+            for e in policy secrets; do
+                [ $e = policy ] && q=$sp re='^(rule|domain) ' || { q=$ss; re='^(user|secret) '; }
+                if [ "$q" = "$seqA" ]; then want=A; elif [ "$q" = "$seqB" ]; then want=B; else
+                    bad "round $i ($1): $e seq $q is neither $seqA nor $seqB"; envok=0; continue; fi
+                if ! cmp -s <(grep -E "$re" "$T/now") <(grep -E "$re" "$T/$want"); then
+                    bad "round $i ($1, kill after ${delay}s): $e content is not state $want of its seq $q"
+                    envok=0
+                fi
+            done
+        }
+        envcheck "after the kill"
         [ "$envok" = 1 ] || continue
+        mixed=0
         if [ "$sp" = "$seqA" ] && [ "$ss" = "$seqA" ]; then sa=$((sa + 1))
         elif [ "$sp" = "$seqB" ] && [ "$ss" = "$seqB" ]; then sb=$((sb + 1))
-        else smix=$((smix + 1)); fi
+        elif [ "$sp" = "$seqA" ] && [ "$ss" = "$seqB" ]; then smix=$((smix + 1)); mixed=1
+        else bad "round $i: policy at B with secrets at A: policy never commits first"; continue; fi
+        # The next write open completes it before anything else: a sync
+        # round whose central store is unreachable opens the node for
+        # writing, then fails to connect.  After it the node is entirely
+        # at one central state, and the log says when it completed one.
+        "$CTL" --store "$T/n1" sync --once \
+            --central "host=$T/nonexistent dbname=none connect_timeout=2" >"$T/open.log" 2>&1
+        envcheck "after the next write open"
+        [ "$envok" = 1 ] || continue
+        if [ "$sp" != "$ss" ]; then
+            bad "round $i: after the next write open policy is at $sp, secrets at $ss"
+            continue
+        fi
+        if [ "$mixed" = 1 ]; then
+            if grep -q "completed a change interrupted between the environments" "$T/open.log"; then
+                rolled=$((rolled + 1))
+            else
+                bad "round $i: the next write open completed the change without saying so"
+            fi
+        fi
         seq_now=$(node_seq "$T/n1")
         "$CTL" --store "$T/n1" sync --once --central "$PG_NODE" >/dev/null 2>&1
         snap "$T/n1" >"$T/now"
         cmp -s "$T/now" "$T/B" || bad "round $i: the next run did not complete (seq was $seq_now)"
     done
-    ok "kill -9 during the apply, $rounds rounds of $users users: $sa left state A, $sb state B, $smix policy B with secrets A (between the two commits), never a mix within an environment"
+    ok "kill -9 during the apply, $rounds rounds of $users users: $sa left state A, $sb state B, $smix secrets B with policy A (between the two commits: $rolled completed by the next write open), never a mix within an environment"
     [ $((sa + sb + smix)) = "$rounds" ] || bad "only $((sa + sb + smix)) of $rounds rounds were consistent"
+    [ "$rolled" = "$smix" ] || bad "only $rolled of $smix rounds cut between the commits were completed by the next write open"
 }
 
 group_hostile() {
