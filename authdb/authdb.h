@@ -233,7 +233,8 @@ void authdb_txn_end(authdb_txn *txn);
  *    authenticate while its rules linger, unusable, until completion.
  * A writer whose handle has only the policy environment cannot see a
  * pending journal: its changes may be overwritten by the completion of an
- * earlier interrupted write that touched the same keys.
+ * earlier interrupted write that touched the same keys (authgatectl opens
+ * both for every command that writes policy).
  * If fn returns non-zero, everything is aborted and that code returned.
  * When an environment's map
  * is full, everything is aborted, the map grown and fn run again from the

@@ -39,7 +39,11 @@ static int domain_change(cli *c, const cli_args *a, int add)
                       why != NULL ? why : authdb_strerror(rc));
         goto out;
     }
-    if ((rc = cli_open(c, AUTHDB_POLICY | AUTHDB_WRITE, &h)) != CLI_OK)
+    /* Both environments though only policy is written: a writer with both
+     * first completes a change a crash cut between them (authdb_write); a
+     * policy-only one could not see it, and its own change could later be
+     * undone by that completion. */
+    if ((rc = cli_open(c, AUTHDB_BOTH | AUTHDB_WRITE, &h)) != CLI_OK)
         goto out;
     w.domain = dom;
     w.add = add;
