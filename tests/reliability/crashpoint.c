@@ -9,12 +9,12 @@
  * descriptor whose file name ends in ".mdb" are counted (1, 2, ...).
  * Environment:
  *   RL_CRASH_AT=N       raise SIGKILL at the N-th counted call
+ *   RL_CRASH_AT=between raise SIGKILL before the first call on policy/ that
+ *                       follows one on secrets/: between the commits of
+ *                       the two environments
  *   RL_CRASH_WHEN=after after that call returned (default: before it)
  *   RL_CRASH_COUNT=FILE at a normal exit, append the number of counted
  *                       calls to FILE (how many crash points a command has)
- *   RL_CRASH_ENVS=FILE  at a normal exit, write a line with one letter per
- *                       counted call: s (secrets/), p (policy/), o (other):
- *                       where the commit of each environment lies
  *   RL_CRASH_HIT=FILE   at the crash point, write the letter of that call
  *                       (which environment's commit the kill cut)
  * Without RL_CRASH_AT nothing is killed.  SIGKILL raised by the process is
@@ -39,7 +39,7 @@
 #define CRASH_EXPORT __attribute__((visibility("default")))
 
 static unsigned long crash_count;
-static char crash_envs[8192]; /* a letter per counted call (the first ones) */
+static int crash_seen_secrets;
 
 /* 0 for a file that is no .mdb, else its environment's letter. */
 static int crash_is_mdb(int fd)
@@ -66,14 +66,18 @@ static int crash_point(int fd, int *after)
 
     if (env == 0)
         return 0;
-    if (crash_count < sizeof(crash_envs) - 1)
-        crash_envs[crash_count] = (char)env;
     crash_count++;
     at = getenv("RL_CRASH_AT");
     when = getenv("RL_CRASH_WHEN");
     *after = when != NULL && strcmp(when, "after") == 0;
-    if (at == NULL || strtoul(at, NULL, 10) != crash_count)
+    if (at != NULL && strcmp(at, "between") == 0) {
+        crash_seen_secrets |= env == 's';
+        *after = 0;
+        if (env != 'p' || !crash_seen_secrets)
+            return 0;
+    } else if (at == NULL || strtoul(at, NULL, 10) != crash_count) {
         return 0;
+    }
     if ((hit = getenv("RL_CRASH_HIT")) != NULL && (f = fopen(hit, "w")) != NULL) {
         fprintf(f, "%c\n", env);
         fclose(f);
@@ -166,13 +170,9 @@ CRASH_EXPORT int fsync(int fd)
 
 __attribute__((destructor)) static void crash_report(void)
 {
-    const char *path = getenv("RL_CRASH_COUNT"), *envs = getenv("RL_CRASH_ENVS");
+    const char *path = getenv("RL_CRASH_COUNT");
     FILE *f;
 
-    if (envs != NULL && (f = fopen(envs, "w")) != NULL) {
-        fprintf(f, "%s\n", crash_envs);
-        fclose(f);
-    }
     if (path == NULL || (f = fopen(path, "a")) == NULL)
         return;
     fprintf(f, "%lu\n", crash_count);

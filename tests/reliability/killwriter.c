@@ -18,10 +18,11 @@
  *           has run to the end once) at a random one of the writes and
  *           syncs of LMDB's commit, before or after it (crashpoint.c):
  *           between page writes, around fdatasync, around the meta page.
- *           Half of these are aimed between the commits of the two
- *           environments (after the last write or sync of secrets/, before
- *           the first of policy/, as the shim traced the last complete
- *           run of that command).
+ *   between (with -p, a quarter of the rounds of the commands that
+ *           change both environments: add, del, import) right between the
+ *           commits of the two environments (before the first write to
+ *           policy/ that follows one to secrets/): every such kill must be
+ *           completed by the next writer.
  * The commands, on logins of the domain churn.test:
  *   add     user add wN --password-stdin          (new login, new password)
  *   passwd  user passwd wK --password-stdin       (a present login)
@@ -77,6 +78,7 @@
 #define KW_LOGINS_MAX 4096
 #define KW_RULES_MAX  8192
 #define KW_IMPORT_N   50
+#define KW_BETWEEN    ((unsigned long)-1) /* crash_at: between the environments */
 
 /* A precomputed sha512-crypt hash of "import-pw-1" (imports store it as
  * it is; making one per login would only slow the test). */
@@ -112,7 +114,6 @@ struct kw {
     uint64_t rnd;
     double mean_us[OP_COUNT];
     unsigned long ran[OP_COUNT];
-    unsigned long boundary[OP_COUNT]; /* secrets' last commit point, if policy follows */
     unsigned long killed, completed, applied, not_applied, deferred;
     unsigned long rolled, between, aimed;
     unsigned long lost, torn, check_fail, mixed;
@@ -123,22 +124,20 @@ struct kw {
 
 /* Run ctl with argv, password (or NULL) on stdin, stdout+stderr to log.
  * kill_after_us < 0: never kill.  crash_at > 0: the shim kills it at that
- * commit point (crash_after: after the call).  Returns the wait status;
- * *us the time it ran. */
+ * commit point (crash_after: after the call), KW_BETWEEN between the two
+ * environments' commits.  Returns the wait status; *us the time it ran. */
 static int kw_run(struct kw *k, char *const argv[], const char *input, int64_t kill_after_us,
                   unsigned long crash_at, int crash_after, int64_t *us)
 {
     int in[2], status = 0, logfd;
-    char logpath[4096], countpath[4096], envspath[4096], hitpath[4096], at[32];
+    char logpath[4096], countpath[4096], hitpath[4096], at[32];
     pid_t pid;
     int64_t t0;
 
     snprintf(logpath, sizeof(logpath), "%s/ctl.log", k->work);
     snprintf(countpath, sizeof(countpath), "%s/points", k->work);
-    snprintf(envspath, sizeof(envspath), "%s/envs", k->work);
     snprintf(hitpath, sizeof(hitpath), "%s/hit", k->work);
     unlink(countpath);
-    unlink(envspath);
     unlink(hitpath);
     if (pipe(in) != 0)
         return -1;
@@ -156,9 +155,10 @@ static int kw_run(struct kw *k, char *const argv[], const char *input, int64_t k
         if (k->shim != NULL) {
             setenv("LD_PRELOAD", k->shim, 1);
             setenv("RL_CRASH_COUNT", countpath, 1);
-            setenv("RL_CRASH_ENVS", envspath, 1);
             setenv("RL_CRASH_HIT", hitpath, 1);
-            if (crash_at > 0) {
+            if (crash_at == KW_BETWEEN) {
+                setenv("RL_CRASH_AT", "between", 1);
+            } else if (crash_at > 0) {
                 snprintf(at, sizeof(at), "%lu", crash_at);
                 setenv("RL_CRASH_AT", at, 1);
                 setenv("RL_CRASH_WHEN", crash_after ? "after" : "before", 1);
@@ -497,9 +497,10 @@ static int kw_next_writer(struct kw *k, int *rolled)
  * or the new state entirely; a difference is counted as "rolled-forward"
  * when authdb completed the change, else "deferred" (visible only from
  * the next write on).  in_policy: the shim killed it in the policy
- * environment's commit (secrets had committed). */
+ * environment's commit (secrets had committed); aimed: right before it,
+ * so the next writer must complete it. */
 static void kw_settle(struct kw *k, enum kw_op op, int li, size_t first_new, const char *oldpw,
-                      int rule, int in_policy)
+                      int rule, int in_policy, int aimed)
 {
     authdb *h = NULL;
     char why[AUTHDB_WHY_MAX * 2];
@@ -529,8 +530,8 @@ static void kw_settle(struct kw *k, enum kw_op op, int li, size_t first_new, con
     authdb_close(h);
     if (in_policy || rolled)
         k->between++;
-    if (ck.pending && !rolled) {
-        printf("kill-writer: %s killed: check saw a pending change, the next writer did not "
+    if (aimed && !rolled) {
+        printf("kill-writer: %s killed between the environments: the next writer did not "
                "complete it\n",
                op_names[op]);
         k->mixed++;
@@ -540,9 +541,12 @@ static void kw_settle(struct kw *k, enum kw_op op, int li, size_t first_new, con
         k->mixed++;
         return;
     }
-    if (rolled && applied != 1) {
-        printf("kill-writer: %s killed: completed from the journal, yet not the new state\n",
-               op_names[op]);
+    /* Secrets had committed: the new state it must be, whether the next
+     * writer replayed the journal or found the policy commit the kill
+     * left written but unannounced (deferred). */
+    if ((rolled || ck.pending) && applied != 1) {
+        printf("kill-writer: %s killed: secrets committed (%s), yet not the new state\n",
+               op_names[op], rolled ? "completed from the journal" : "check saw it pending");
         k->mixed++;
         return;
     }
@@ -593,23 +597,6 @@ static void kw_read_points(struct kw *k, enum kw_op op)
         return;
     if (fscanf(f, "%lu", &n) == 1 && n > 0)
         k->points[op] = n;
-    fclose(f);
-    /* where secrets' commit ends and policy's begins: "ss...spp...p" */
-    snprintf(path, sizeof(path), "%s/envs", k->work);
-    if ((f = fopen(path, "r")) == NULL)
-        return;
-    {
-        char envs[8192];
-        size_t s = 0, p = 0;
-        if (fgets(envs, sizeof(envs), f) != NULL) {
-            while (envs[s] == 's')
-                s++;
-            while (envs[s + p] == 'p')
-                p++;
-            k->boundary[op] =
-                s > 0 && p > 0 && (envs[s + p] == '\n' || envs[s + p] == '\0') ? s : 0;
-        }
-    }
     fclose(f);
 }
 
@@ -715,16 +702,14 @@ static int kw_round(struct kw *k, unsigned long round)
     default:
         return -1;
     }
-    if (k->shim != NULL && k->points[op] > 0 && rl_rand(&k->rnd) % 2 == 0) {
+    if (k->shim != NULL && (op == OP_ADD || op == OP_DEL || op == OP_IMPORT) &&
+        rl_rand(&k->rnd) % 4 == 0) {
+        crash_at = KW_BETWEEN;
+        k->aimed++;
+        delay = -1;
+    } else if (k->shim != NULL && k->points[op] > 0 && rl_rand(&k->rnd) % 2 == 0) {
+        crash_at = 1 + rl_rand(&k->rnd) % (k->points[op] + 1);
         crash_after = (int)(rl_rand(&k->rnd) % 2);
-        if (k->boundary[op] > 0 && rl_rand(&k->rnd) % 2 == 0) {
-            /* between the environments: after secrets' last point or
-             * before policy's first */
-            crash_at = crash_after ? k->boundary[op] : k->boundary[op] + 1;
-            k->aimed++;
-        } else {
-            crash_at = 1 + rl_rand(&k->rnd) % (k->points[op] + 1);
-        }
         delay = -1;
     } else {
         delay = (int64_t)((double)(rl_rand(&k->rnd) % 1000) / 1000.0 * 1.3 * k->mean_us[op]);
@@ -762,7 +747,8 @@ static int kw_round(struct kw *k, unsigned long round)
             k->killed_commit++;
         else
             k->killed_timed++;
-        kw_settle(k, op, li, first_new, oldpw, rule, crash_at > 0 && kw_hit_policy(k));
+        kw_settle(k, op, li, first_new, oldpw, rule, crash_at > 0 && kw_hit_policy(k),
+                  crash_at == KW_BETWEEN);
     } else {
         printf("kill-writer: round %lu: authgatectl %s: status 0x%x (see %s/ctl.log)\n", round,
                op_names[op], st, k->work);
