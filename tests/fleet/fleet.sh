@@ -139,6 +139,30 @@ group_nodes() {
     check "milter: alice still sends as herself" "$(mail alice@example.com alice@example.com)" \
         "mail: continue"
 
+    # The poll alone: a change made in a transaction that sends no NOTIFY
+    # (the trigger skips it when authgate.notified already names the
+    # transaction) reaches the nodes by the sync_interval poll.
+    before=$(central_seq)
+    got=$(PG_SQL_URI=$PG_ADMIN pg_sql "BEGIN;
+        SELECT set_config('authgate.notified', pg_current_xact_id()::text, true);
+        DELETE FROM authgate.policy_domains WHERE key = convert_to('example.com', 'UTF8')
+            RETURNING 'deleted';
+        COMMIT;" 2>&1)
+    case $got in *deleted*) ok "example.com deleted centrally without a NOTIFY" ;;
+        *) bad "direct delete of example.com: $got" ;; esac
+    [ "$(central_seq)" -gt "$before" ] && ok "the change log has the deletion" \
+        || bad "the change log did not grow ($before)"
+    t=$(wait_nodes 1 2 3) && ok "a change without NOTIFY reached 3 nodes by the poll in ${t}s" \
+        || bad "poll: $t"
+    # (a NOTIFY arrives in milliseconds; the poll comes within sync_interval, 2 s)
+    check "it came by the poll, not a NOTIFY (${t}s > 0.2s)" "$(echo "$t > 0.2" | bc)" 1
+    for i in 1 2 3; do
+        check "node $i: example.com no longer local (poll)" \
+            "$("$CTL" --store "$T/n$i" domain list | grep -c '^example.com$')" 0
+    done
+    ctl domain add example.com >/dev/null
+    wait_nodes 1 2 3 >/dev/null
+
     ctl user del carol@example.com >/dev/null
     wait_nodes 1 2 3 >/dev/null
     check "plugin: deleted user refused" "$(sasl carol@example.com pw-carol)" NO
