@@ -36,6 +36,9 @@
 #include "filter.h"
 #include "runtime.h"
 
+/* How daemon.h's messages name this daemon and its keys. */
+static const daemon_names milter_names = {"authgate-milter", "milter_user", NULL, "pid file"};
+
 typedef struct options {
     const char *config;
     int config_given;
@@ -270,7 +273,8 @@ int main(int argc, char **argv)
         rc = check_only(&lg, rt);
         goto out;
     }
-    if (daemon_user(conf->milter_user, &uid, &gid, why, sizeof(why)) != 0 ||
+    if (daemon_ids(&milter_names, conf->milter_user, NULL, &uid, &gid, NULL, why, sizeof(why)) !=
+            0 ||
         daemon_no_core(why, sizeof(why)) != 0)
         goto fail;
     if (!o.foreground) {
@@ -292,7 +296,7 @@ int main(int argc, char **argv)
         snprintf(why, sizeof(why), "libmilter refused the registration or socket %s", sock);
         goto fail;
     }
-    if (daemon_pidfile(conf->milter_pidfile, &pidfd, why, sizeof(why)) != 0 ||
+    if (daemon_pidfile(&milter_names, conf->milter_pidfile, &pidfd, why, sizeof(why)) != 0 ||
         daemon_socket_clear(sock, pidfd >= 0, why, sizeof(why)) != 0)
         goto fail;
     umask(0077); /* the socket starts private; its mode is set below */
@@ -303,7 +307,7 @@ int main(int argc, char **argv)
     if (daemon_socket_perms(sock, conf->milter_socket_mode, uid, gid, why, sizeof(why)) != 0)
         goto fail;
     umask(0022);
-    if (daemon_drop(conf->milter_user, why, sizeof(why)) != 0 ||
+    if (daemon_drop(&milter_names, conf->milter_user, uid, gid, why, sizeof(why)) != 0 ||
         daemon_no_core(why, sizeof(why)) != 0)
         goto fail;
     if (getuid() == 0)

@@ -28,9 +28,12 @@
 #include "authdb.h"
 #include "daemon.h"
 #include "query_listen.h"
-#include "query_proc.h"
 #include "query_server.h"
 #include "runtime.h"
+
+/* How daemon.h's messages name this daemon and its keys. */
+static const daemon_names query_names = {"authgate-query", "query_user", "query_socket_group",
+                                         "query_pidfile"};
 
 typedef struct options {
     const char *config;
@@ -238,8 +241,8 @@ int main(int argc, char **argv)
         rc = check_only(&lg, rt);
         goto out;
     }
-    if (query_proc_ids(conf->query_user, conf->query_socket_group, &uid, &gid, &sgid, why,
-                       sizeof(why)) != 0)
+    if (daemon_ids(&query_names, conf->query_user, conf->query_socket_group, &uid, &gid, &sgid, why,
+                   sizeof(why)) != 0)
         goto fail;
     if (!o.foreground) {
         int d = daemon_detach(&ready_fd, &status, why, sizeof(why));
@@ -253,10 +256,10 @@ int main(int argc, char **argv)
         }
     }
     if (signals_setup(&sigfd, why, sizeof(why)) != 0 ||
-        query_proc_pidfile(conf->query_pidfile, &pidfd, why, sizeof(why)) != 0 ||
+        daemon_pidfile(&query_names, conf->query_pidfile, &pidfd, why, sizeof(why)) != 0 ||
         query_listen_open(sock, uid, sgid, conf->query_socket_mode, pidfd >= 0, &l, why,
                           sizeof(why)) != 0 ||
-        query_proc_drop(conf->query_user, uid, gid, why, sizeof(why)) != 0)
+        daemon_drop(&query_names, conf->query_user, uid, gid, why, sizeof(why)) != 0)
         goto fail;
     if (getuid() == 0)
         authdb_logf(&lg, LOG_WARNING, "running as root: set query_user");
@@ -300,7 +303,7 @@ out:
         close(ready_fd); /* the waiting parent sees failure */
     query_listen_close(&l);
     if (pidfd >= 0)
-        query_proc_pidfile_remove(conf->query_pidfile, pidfd);
+        daemon_pidfile_remove(conf->query_pidfile, pidfd);
     if (left > 0)
         return rc; /* connection threads still run: free nothing under them */
     query_server_free(srv);
