@@ -461,6 +461,17 @@ static void kw_read_points(struct kw *k, enum kw_op op)
     fclose(f);
 }
 
+/* argv[3] on: the authgatectl command words a b c [d] (d may be NULL),
+ * then NULL. */
+static void kw_words(char **argv, const char *a, const char *b, const char *c, const char *d)
+{
+    argv[3] = (char *)a;
+    argv[4] = (char *)b;
+    argv[5] = (char *)c;
+    argv[6] = (char *)d;
+    argv[7] = NULL;
+}
+
 static int kw_round(struct kw *k, unsigned long round)
 {
     char pw[48], addr[64], path[4096], oldpw[48] = "";
@@ -488,20 +499,12 @@ static int kw_round(struct kw *k, unsigned long round)
         snprintf(k->l[li].name, sizeof(k->l[li].name), "w%lu@churn.test", round);
         snprintf(k->l[li].pw, sizeof(k->l[li].pw), "%s", pw);
         k->l[li].present = 0;
-        argv[3] = "user";
-        argv[4] = "add";
-        argv[5] = k->l[li].name;
-        argv[6] = "--password-stdin";
-        argv[7] = NULL;
+        kw_words(argv, "user", "add", k->l[li].name, "--password-stdin");
         break;
     case OP_PASSWD:
         snprintf(oldpw, sizeof(oldpw), "%s", k->l[li].pw);
         snprintf(k->l[li].pw, sizeof(k->l[li].pw), "%s", pw);
-        argv[3] = "user";
-        argv[4] = "passwd";
-        argv[5] = k->l[li].name;
-        argv[6] = "--password-stdin";
-        argv[7] = NULL;
+        kw_words(argv, "user", "passwd", k->l[li].name, "--password-stdin");
         break;
     case OP_ALLOW:
         rule = (int)k->nr++;
@@ -509,18 +512,11 @@ static int kw_round(struct kw *k, unsigned long round)
         snprintf(k->r[rule].addr, sizeof(k->r[rule].addr), "a%lu@churn.test", round);
         k->r[rule].present = 0;
         snprintf(addr, sizeof(addr), "%s", k->r[rule].addr);
-        argv[3] = "sender";
-        argv[4] = "allow";
-        argv[5] = k->l[li].name;
-        argv[6] = addr;
-        argv[7] = NULL;
+        kw_words(argv, "sender", "allow", k->l[li].name, addr);
         input[0] = '\0';
         break;
     case OP_DEL:
-        argv[3] = "user";
-        argv[4] = "del";
-        argv[5] = k->l[li].name;
-        argv[6] = NULL;
+        kw_words(argv, "user", "del", k->l[li].name, NULL);
         input[0] = '\0';
         break;
     case OP_IMPORT: {
@@ -538,10 +534,7 @@ static int kw_round(struct kw *k, unsigned long round)
         }
         if (fclose(f) != 0)
             return -1;
-        argv[3] = "import";
-        argv[4] = "dovecot";
-        argv[5] = path;
-        argv[6] = NULL;
+        kw_words(argv, "import", "dovecot", path, NULL);
         input[0] = '\0';
         break;
     }
