@@ -374,6 +374,39 @@ static int kw_noop(authdb_txn *txn, void *arg)
     return AUTHDB_OK;
 }
 
+/* Record in the ledger what a command left in the store: applied 1 (all
+ * of it: also every acknowledged command), 0 (nothing), or 2 (a login
+ * deletion of which only the rules went). */
+static void kw_record(struct kw *k, enum kw_op op, int li, size_t first_new, const char *oldpw,
+                      int rule, int applied)
+{
+    switch (op) {
+    case OP_ADD:
+        k->l[li].present = applied;
+        break;
+    case OP_PASSWD:
+        if (!applied)
+            snprintf(k->l[li].pw, sizeof(k->l[li].pw), "%s", oldpw);
+        break;
+    case OP_ALLOW:
+        k->r[rule].present = applied;
+        break;
+    case OP_DEL:
+        k->l[li].present = applied != 1;
+        if (applied != 0)
+            for (size_t i = 0; i < k->nr; i++)
+                if (k->r[i].login == li)
+                    k->r[i].present = 0;
+        break;
+    case OP_IMPORT:
+        for (size_t i = first_new; i < k->nl; i++)
+            k->l[i].present = applied;
+        break;
+    default:
+        break;
+    }
+}
+
 /* After a killed command: which state does the store show?  First as
  * readers see it right after the kill, then after the next writer began
  * (an empty write: LMDB's writer recovers the dead writer's mutex and
@@ -419,31 +452,7 @@ static void kw_settle(struct kw *k, enum kw_op op, int li, size_t first_new, con
         k->applied++;
     else
         k->not_applied++;
-    switch (op) {
-    case OP_ADD:
-        k->l[li].present = applied;
-        break;
-    case OP_PASSWD:
-        if (!applied)
-            snprintf(k->l[li].pw, sizeof(k->l[li].pw), "%s", oldpw);
-        break;
-    case OP_ALLOW:
-        k->r[rule].present = applied;
-        break;
-    case OP_DEL:
-        k->l[li].present = applied != 1;
-        if (applied != 0)
-            for (size_t i = 0; i < k->nr; i++)
-                if (k->r[i].login == li)
-                    k->r[i].present = 0;
-        break;
-    case OP_IMPORT:
-        for (size_t i = first_new; i < k->nl; i++)
-            k->l[i].present = applied;
-        break;
-    default:
-        break;
-    }
+    kw_record(k, op, li, first_new, oldpw, rule, applied);
 }
 
 /* The number of commit points of the command that just completed. */
@@ -555,26 +564,7 @@ static int kw_round(struct kw *k, unsigned long round)
         k->mean_us[op] = k->mean_us[op] * 0.8 + (double)us * 0.2;
         k->completed++;
         kw_read_points(k, op);
-        switch (op) {
-        case OP_ADD:
-            k->l[li].present = 1;
-            break;
-        case OP_ALLOW:
-            k->r[rule].present = 1;
-            break;
-        case OP_DEL:
-            k->l[li].present = 0;
-            for (size_t i = 0; i < k->nr; i++)
-                if (k->r[i].login == li)
-                    k->r[i].present = 0;
-            break;
-        case OP_IMPORT:
-            for (size_t i = first_new; i < k->nl; i++)
-                k->l[i].present = 1;
-            break;
-        default:
-            break;
-        }
+        kw_record(k, op, li, first_new, oldpw, rule, 1);
     } else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
         k->killed++;
         if (crash_at > 0)
