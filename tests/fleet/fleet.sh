@@ -16,11 +16,8 @@ set -u
 G=${1:?group}
 S=$(cd "$(dirname "$0")" && pwd)
 CTL=${AUTHGATECTL:?} SYNC=${AUTHGATE_SYNC:?}
-FAILS=0 CHECKS=0
-ok() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
-bad() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
-# check NAME GOT WANT
-check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi; }
+# shellcheck source=common.sh
+. "$S/common.sh"
 
 if [ "$G" = ldd ]; then
     for b in ${NO_LIBPQ:?}; do
@@ -32,25 +29,12 @@ if [ "$G" = ldd ]; then
         ldd "$b" | grep -q 'libpq\.so' && ok "$(basename "$b") links libpq" \
             || bad "$(basename "$b") should link libpq"
     done
-    echo "$CHECKS checks, $FAILS failed"
-    [ "$FAILS" = 0 ]
+    fleet_tally
     exit
 fi
 
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run PostgreSQL as postgres"; exit 77; }
-[ -x /usr/lib/postgresql/15/bin/initdb ] || { echo "SKIP: postgresql-15 not installed"; exit 77; }
-. "$S/pg.sh"
-
-T=$(mktemp -d /tmp/authgate-fleet.XXXXXX)
-chmod 0755 "$T"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    pg_stop "$T"
-    [ -n "${FLEET_KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
+fleet_need_pg
+fleet_sandbox fleet
 export AUTHGATE_CONFIG=/dev/null
 pg_start "$T" || { echo "cannot start PostgreSQL"; exit 1; }
 "$CTL" --store "$PG_OWNER" init --mechanisms "SCRAM-SHA-256 PLAIN" >/dev/null \
@@ -463,5 +447,4 @@ case $G in
 nodes | outage | kill9 | hostile | ctl) "group_$G" ;;
 *) echo "unknown group $G"; exit 2 ;;
 esac
-echo "$CHECKS checks, $FAILS failed"
-[ "$FAILS" = 0 ]
+fleet_tally
