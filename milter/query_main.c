@@ -41,7 +41,7 @@ static const service_def query_service = {
     {"authgate-query", "query_user", "query_socket_group", "query_pidfile"},
     "listen on this UNIX socket path instead of query_socket",
     0,
-    0,
+    1,
     restart_changed,
     "query_socket, query_user, query_socket_group, query_pidfile, query_socket_mode, "
     "query_timeout, query_idle_timeout and query_connections",
