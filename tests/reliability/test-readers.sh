@@ -14,7 +14,13 @@
 #     readers.  Then lookups may fail, but only temporarily (454, 451,
 #     authd's empty reply, SASL temp), never an accept of a wrong password
 #     or a 5xx for a good one; once the readers end, everything works
-#     again with no restart.
+#     again with no restart.  While the tables are full, postfix reload
+#     replaces the smtpd processes: the new ones load the plugin (open the
+#     store as root, then chroot) with no free slot, and must work once
+#     the readers end like the others.  (Before the fix, such an smtpd's
+#     open failed with MDB_READERS_FULL, its retry inside the chroot could
+#     not find the store, and it answered 454 until it exited: the full
+#     count met this when Postfix's max_use replaced an smtpd mid-phase.)
 # Rounds: 1 of each (make check), 5 of each (RELIAB_FULL=1).
 set -u
 HERE=$(dirname "$0")
@@ -79,7 +85,7 @@ expect_temp_or_ok() {
 
 # live ENVS: fill ENVS' tables with live readers, check, release, check.
 live() {
-    local r=$1 envs=$2 line want
+    local r=$1 envs=$2 line want old_smtpd new_smtpd p
     coproc HOLD { "$RL_BIN/rl-readers" "$S" 1024 hold "$envs" 2>&1; }
     read -r line <&"${HOLD[0]}"
     echo "# $line"
@@ -91,7 +97,17 @@ live() {
     policy) want="$(slots | cut -d' ' -f1) 1024" ;;
     esac
     lab_expect "round $r: table(s) full of live readers ($envs)" "$(slots)" "$want"
+    old_smtpd=" $(lab_postfix_procs pf smtpd | tr '\n' ' ')"
+    postfix -c "$(lab_get pf conf)" reload >>"$LAB/log/pf.out" 2>&1
+    sleep 1
     expect_temp_or_ok "round $r, $envs full of live readers"
+    new_smtpd=0
+    for p in $(lab_postfix_procs pf smtpd); do
+        case $old_smtpd in *" $p "*) ;; *) new_smtpd=$((new_smtpd + 1)) ;; esac
+    done
+    lab_expect_match "round $r: smtpd started while the table(s) were full ($envs; new: $new_smtpd)" \
+        "$new_smtpd" '^[1-9][0-9]*$'
+    CHECKS=$((CHECKS + 1))
     hold_in=${HOLD[1]}
     exec {hold_in}>&-
     read -r line <&"${HOLD[0]}"
@@ -114,5 +130,5 @@ for r in $(seq 1 "$ROUNDS"); do
         live "$r" "$envs"
     done
 done
-rl_figure readers "$ROUNDS round(s) x (1024 stale slots in both environments; 1024 live readers in policy, secrets, both): $CHECKS checks, $TEMPS temporary failures while tables were full of live readers, 0 wrong answers, 0 restarts"
+rl_figure readers "$ROUNDS round(s) x (1024 stale slots in both environments; 1024 live readers in policy, secrets, both): $CHECKS checks, $TEMPS temporary failures while tables were full of live readers, 0 wrong answers, 0 restarts to recover (smtpd replaced by postfix reload while each table was full)"
 lab_finish
