@@ -9,6 +9,8 @@
 #                   against the installed files, purge them (packaging/install-test.sh)
 #   make deps       install build and test dependencies (as root)
 #   make asan-check unit suite under ASan+UBSan (./build-asan)
+#   make bench      the benchmarks (store lookups, plugin, authd, milter, query);
+#                   each prints its figures beside its baseline
 #   make reliability  tests/reliability/run: faults, load, bad input, security
 #                   (FULL=1: the full counts and 10-minute fuzz campaigns)
 #   make format     reformat the C sources; make format-check checks them
@@ -22,10 +24,13 @@ DESTDIR    ?=
 NINJA := ninja
 ROOT  := $(shell id -u 2>/dev/null)
 
-.PHONY: all deps check unit integration fuzz install deb install-test demo asan-check format format-check clean distclean fleet-check reliability
+.PHONY: all deps check unit integration fuzz install deb install-test demo asan-check format format-check clean distclean fleet-check reliability bench
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
+
+bench: all
+	meson test -C $(BUILD) --benchmark --verbose $(MESON_TEST_OPTS)
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) $(MESON_OPTS)

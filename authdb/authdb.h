@@ -155,7 +155,12 @@ enum authdb_open_flags {
  * AUTHDB_FORCE; a forced write is recorded in the store so that the sync
  * stops and reports the drift until an explicit resync.  Creates no files: a missing store
  * or environment is AUTHDB_ENOSTORE.  Checks format and schema
- * (AUTHDB_EFOREIGN, AUTHDB_ENEWER), clears stale reader slots.  On failure
+ * (AUTHDB_EFOREIGN, AUTHDB_ENEWER), clears stale reader slots.  When the
+ * reader table is full of live readers, a read-only open still succeeds
+ * (the files are open, so the handle keeps working after a chroot or a
+ * privilege drop) and the checks run at the first read transaction that
+ * gets a slot; until then transactions fail with a temporary failure
+ * (MDB_READERS_FULL), and a failed check is that transaction's error.  On failure
  * *out is NULL and, when why is non-NULL, why gets a sentence naming the path
  * and the problem.  The handle is freed with authdb_close(). */
 int authdb_open(const char *dir, unsigned flags, authdb **out, char *why, size_t whylen);

@@ -46,6 +46,12 @@ struct store_env {
      * store in place while this process had it open). */
     _Atomic size_t schema_txnid;
     int open;
+    /* The DBI handles are open and format and schema were checked.  A
+     * read-only open that finds the reader table full of live readers
+     * keeps the environment (the files stay reachable after a chroot or a
+     * privilege drop) and leaves this to the first read txn that gets a
+     * slot (store.c, env_setup). */
+    _Atomic int ready;
     int managed; /* meta "sync:central" was set at open */
 };
 
@@ -54,6 +60,7 @@ struct store_env {
 struct store_envset {
     pid_t pid;
     pthread_rwlock_t resize; /* read: a txn is open; write: set_mapsize */
+    pthread_mutex_t setup;   /* serializes env_setup (mdb_dbi_open) */
     struct store_env e[ENV_COUNT];
 };
 

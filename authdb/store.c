@@ -12,6 +12,15 @@
  *    parent's reader slots).
  *  - threads: MDB_NOTLS; a read txn lives inside one call or one authdb_txn.
  *  - stale readers: mdb_reader_check on open and on MDB_READERS_FULL.
+ *  - a reader table full of live readers at open: a read-only open needs a
+ *    slot only for opening the DBIs and checking format and schema, not for
+ *    mdb_env_open.  So when none is free it still succeeds with the
+ *    environment open and leaves those steps to the first read txn that
+ *    gets a slot (env_setup); until then read txns fail with
+ *    MDB_READERS_FULL, a temporary failure.  Failing the open instead would
+ *    be permanent for a host that opens before chroot or dropping
+ *    privileges (Postfix's smtpd: every lookup of that process would fail
+ *    until it exits, with the slots long free).
  *  - growth: a writer that hits MDB_MAP_FULL aborts, doubles the map and
  *    re-runs the caller's function; MDB_MAP_RESIZED (another process grew
  *    it) is answered with mdb_env_set_mapsize(env, 0) while no txn of this
@@ -283,8 +292,17 @@ static int env_open(struct store_env *e, const char *dir, int which, int write, 
         goto close;
     mdb_reader_check(e->env, &dead);
     rc = env_open_dbis(e, which, write, path, why, whylen);
-    if (rc != AUTHDB_OK)
+    if (rc == AUTHDB_OK) {
+        atomic_store(&e->ready, 1);
+    } else if (rc == MDB_READERS_FULL && !write) {
+        /* Only live readers (the dead were cleared above): keep the env,
+         * env_setup finishes at the first read txn (header comment). */
+        if (why != NULL && whylen > 0)
+            why[0] = '\0';
+        rc = AUTHDB_OK;
+    } else {
         goto close;
+    }
     e->open = 1;
     return AUTHDB_OK;
 fail:
@@ -309,6 +327,7 @@ static void envset_free(struct store_envset *es)
             if (es->e[i].open)
                 mdb_env_close(es->e[i].env);
         pthread_rwlock_destroy(&es->resize);
+        pthread_mutex_destroy(&es->setup);
     }
     free(es);
 }
@@ -325,6 +344,11 @@ static int envset_open(const char *dir, unsigned flags, struct store_envset **ou
         return AUTHDB_ENOMEM;
     es->pid = getpid();
     if (pthread_rwlock_init(&es->resize, NULL) != 0) {
+        free(es);
+        return AUTHDB_ENOMEM;
+    }
+    if (pthread_mutex_init(&es->setup, NULL) != 0) {
+        pthread_rwlock_destroy(&es->resize);
         free(es);
         return AUTHDB_ENOMEM;
     }
@@ -444,6 +468,8 @@ int authdb_open_log(const char *dir, unsigned flags, const authdb_log *lg, authd
     }
     h->be = be;
     h->log = lg;
+    /* Only a read-only open defers its checks (env_setup), and only
+     * writers look at managed. */
     if (es != NULL)
         h->managed = es->e[ENV_SECRETS].managed || es->e[ENV_POLICY].managed;
     atomic_store(&h->cur, es);
@@ -524,10 +550,47 @@ static int env_schema_recheck(struct store_env *e, int which, MDB_txn *t)
     return rc;
 }
 
+/* Finish what a read-only open deferred because the reader table was
+ * full of live readers (header comment): open the DBIs and check format
+ * and schema, once per envset, serialized because mdb_dbi_open must not
+ * run in two txns of a process at once.  The caller holds es->resize for
+ * reading; the MDB_MAP_RESIZED answer inside env_open_dbis may still set
+ * the map size, as no txn of this process can be open on an env that is
+ * not ready.  AUTHDB_OK, MDB_READERS_FULL while no slot is free, or the
+ * open's errors (AUTHDB_EFOREIGN, AUTHDB_ENEWER, ...). */
+static int env_setup(struct store_envset *es, int which)
+{
+    struct store_env *e = &es->e[which];
+    int rc = AUTHDB_OK, dead;
+
+    if (atomic_load(&e->ready))
+        return AUTHDB_OK;
+    pthread_mutex_lock(&es->setup);
+    if (!atomic_load(&e->ready)) {
+        rc = env_size_check(e, NULL, NULL, 0);
+        if (rc == AUTHDB_OK)
+            rc = env_open_dbis(e, which, 0, "store", NULL, 0);
+        if (rc == MDB_READERS_FULL) {
+            dead = 0;
+            mdb_reader_check(e->env, &dead);
+            if (dead > 0)
+                rc = env_open_dbis(e, which, 0, "store", NULL, 0);
+        }
+        if (rc == AUTHDB_OK)
+            atomic_store(&e->ready, 1);
+    }
+    pthread_mutex_unlock(&es->setup);
+    return rc;
+}
+
 static int txn_begin_env(struct store_envset *es, int which, int write, MDB_txn **out)
 {
-    int rc = 0, dead;
+    int rc, dead;
 
+    *out = NULL;
+    rc = env_setup(es, which);
+    if (rc != AUTHDB_OK)
+        return rc;
     for (int attempt = 0; attempt < 4; attempt++) {
         rc = mdb_txn_begin(es->e[which].env, NULL, write ? 0 : MDB_RDONLY, out);
         if (rc == MDB_MAP_RESIZED) {

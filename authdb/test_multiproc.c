@@ -6,10 +6,15 @@
  *    answer, no error;
  *  - kill -9 of a writer in the middle of committing, many times: no
  *    acknowledged commit lost, no torn record, the store opens clean and
- *    authdb_check passes every time.
+ *    authdb_check passes every time;
+ *  - a read-only open while another process holds every reader slot: the
+ *    open succeeds, lookups fail temporarily while the slots are held and
+ *    work once they are free, with the store's path gone meanwhile (as for
+ *    smtpd, which opens before its chroot).
  * Figures (iterations, commits, lookups) are printed.
  */
 #include <errno.h>
+#include <lmdb.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -346,13 +351,112 @@ static void test_kill9_writer(void **state)
     assert_true(total_acked >= iterations); /* every round killed a committing writer */
 }
 
+/* ------------------------------------------------- reader table full */
+
+#define HOLD_MAX 4096 /* more txns than any reader table has slots */
+
+/* Child: open dir (both environments, read-only), begin read txns until
+ * the tables are full, write how many it got to fd, hold them until in
+ * reaches end of file, then end them and exit. */
+static void holder(const char *dir, int fd, int in)
+{
+    static authdb_txn *t[HOLD_MAX];
+    authdb *h;
+    char c;
+    int n = 0, rc = AUTHDB_OK;
+
+    if (authdb_open(dir, AUTHDB_BOTH, &h, NULL, 0) != AUTHDB_OK)
+        _exit(2);
+    while (n < HOLD_MAX && (rc = authdb_read_begin(h, AUTHDB_BOTH, &t[n])) == AUTHDB_OK)
+        n++;
+    if (rc != MDB_READERS_FULL)
+        n = -rc;
+    if (write(fd, &n, sizeof(n)) != sizeof(n))
+        _exit(3);
+    while (read(in, &c, 1) > 0)
+        ;
+    for (int i = 0; i < n; i++)
+        authdb_txn_end(t[i]);
+    authdb_close(h);
+    _exit(0);
+}
+
+/* The regression of issue 7's reliability run: a Postfix smtpd started
+ * while the secrets table was full of live readers had its plugin's open
+ * (at sasl_server_init, before the chroot) fail with MDB_READERS_FULL;
+ * the retry after the chroot could not find the store, so that smtpd
+ * answered 454 to every AUTH for its whole life, long after the readers
+ * had gone.  Now the open keeps the environments and the first read txn
+ * with a free slot finishes it. */
+static void test_open_while_readers_full(void **state)
+{
+    (void)state;
+    char tmp[256], dir[300], moved[300], senders[256];
+    int up[2], down[2], held = 0, st;
+    authdb *h, *r = NULL;
+    authdb_secrets *s = NULL;
+    pid_t pid;
+    int rc;
+
+    tu_tmpdir(tmp, sizeof(tmp));
+    snprintf(dir, sizeof(dir), "%s/store", tmp);
+    snprintf(moved, sizeof(moved), "%s/moved", tmp);
+    assert_int_equal(authdb_create(dir, NULL, NULL, 0), AUTHDB_OK);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_add_user(h, "hank@example.org", "pw", AUTHDB_PUT_CREATE), AUTHDB_OK);
+    authdb_close(h);
+
+    assert_int_equal(pipe(up), 0);
+    assert_int_equal(pipe(down), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(up[0]);
+        close(down[1]);
+        holder(dir, up[1], down[0]);
+    }
+    close(up[1]);
+    close(down[0]);
+    assert_int_equal(read(up[0], &held, sizeof(held)), sizeof(held));
+    close(up[0]);
+    printf("# a reader process holds %d read transactions in both environments\n", held);
+    assert_true(held >= 126); /* LMDB's default; the store's is larger */
+
+    /* The open succeeds although no slot is free... */
+    rc = authdb_open(dir, AUTHDB_BOTH, &r, NULL, 0);
+    if (rc != AUTHDB_OK)
+        fail_msg("open with the reader tables full: got %s, want success", authdb_strerror(rc));
+    /* ...and needs the path no more (smtpd chroots after opening). */
+    assert_int_equal(rename(dir, moved), 0);
+    rc = authdb_secrets_lookup(r, "hank@example.org", 16, &s);
+    if (!authdb_is_tempfail(rc))
+        fail_msg("lookup with the table full: got %s, want a temporary failure",
+                 authdb_strerror(rc));
+    assert_null(s);
+    rc = tu_senders(r, "hank@example.org", senders, sizeof(senders));
+    if (!authdb_is_tempfail(rc))
+        fail_msg("policy query with the table full: got %s, want a temporary failure",
+                 authdb_strerror(rc));
+
+    /* The readers end: the same handle works, no reopen. */
+    close(down[1]);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    rc = authdb_verify_password(r, "hank@example.org", 16, "pw", 2);
+    if (rc != AUTHDB_OK)
+        fail_msg("verify after the readers ended: got %s, want success", authdb_strerror(rc));
+    assert_int_equal(authdb_verify_password(r, "hank@example.org", 16, "no", 2), AUTHDB_EMISMATCH);
+    assert_int_equal(authdb_secrets_lookup(r, "nobody@example.org", 18, &s), AUTHDB_NOTFOUND);
+    assert_int_equal(tu_senders(r, "hank@example.org", senders, sizeof(senders)), AUTHDB_OK);
+    authdb_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_readers_during_commits),
-        cmocka_unit_test(test_growth_under_readers),
-        cmocka_unit_test(test_growth_under_threads),
-        cmocka_unit_test(test_kill9_writer),
+        cmocka_unit_test(test_readers_during_commits),  cmocka_unit_test(test_growth_under_readers),
+        cmocka_unit_test(test_growth_under_threads),    cmocka_unit_test(test_kill9_writer),
+        cmocka_unit_test(test_open_while_readers_full),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tu_cleanup();

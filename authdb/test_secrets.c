@@ -1,8 +1,9 @@
 /*
  * test_secrets.c - known-answer tests for every secret kind the store
  * derives: SCRAM-SHA-1 (RFC 5802) and SCRAM-SHA-256 (RFC 7677) by replaying
- * the RFC exchanges with our keys, the same keys against `gsasl --mkpasswd`
- * and against the stored text format, CRAM-MD5 (RFC 2195) by finishing the
+ * the RFC exchanges with our keys, the stored text against `gsasl --mkpasswd`
+ * and against the authPassword values libsasl2's own scram plugin stores
+ * (recorded, and made now by saslpasswd2), CRAM-MD5 (RFC 2195) by finishing the
  * HMAC from our precomputed state with libsasl2's own MD5, DIGEST-MD5
  * (RFC 2831) by computing the RFC's response from our H(A1), and the
  * legacy PLAIN secret by recomputing it with libsasl2's MD5.
@@ -129,6 +130,79 @@ static void test_scram_gsasl_live(void **state)
         snprintf(want, sizeof(want), "%s$%u:%s$%s:%s", name, iter, salt_b64, stored, server);
         assert_string_equal(text, want);
     }
+}
+
+/* authPassword values libsasl2 2.1.28's scram plugin stored itself
+ * (saslpasswd2 with scram_secret_generate: yes, password "pencil", read back
+ * with db_dump): ours must be the same text for the same salt. */
+static const char *const sasl_scram_vecs[] = {
+    "SCRAM-SHA-1$4096:SpyfdG+v/IoMWo01Z3kD9A==$7RUvosWijEyGMB6SyOENRrK3CfU=:"
+    "6kQmELEhLQAyMVsxPcup1SeG6Yk=",
+    "SCRAM-SHA-256$4096:z1o/wt+cR6IGA6nhHlTwNQ==$NxZs9u1ZnrvPJa/Es0im3t0jlBFWiQug/a/7LHDezGc=:"
+    "0qZq9KGSK10rBq6O/z6ZTMjHfOMp0s8KpcD+xJF6d2w=",
+};
+
+/* Re-derive an authPassword text "MECH$ITER:SALT$STORED:SERVER" from its
+ * own salt and iteration count and compare. */
+static void check_sasl_scram(const char *want, const char *pw)
+{
+    enum scram_hash h = strncmp(want, "SCRAM-SHA-1$", 12) == 0 ? SCRAM_SHA1 : SCRAM_SHA256;
+    const char *it = strchr(want, '$') + 1, *salt_b64 = strchr(it, ':') + 1;
+    const char *end = strchr(salt_b64, '$');
+    unsigned char salt[64];
+    char text[512];
+    size_t saltlen;
+
+    assert_non_null(end);
+    assert_int_equal(b64_decode(salt_b64, (size_t)(end - salt_b64), salt, sizeof(salt), &saltlen),
+                     AUTHDB_OK);
+    assert_int_equal(scram_format(h, pw, strlen(pw), salt, saltlen, (unsigned)strtoul(it, NULL, 10),
+                                  text, sizeof(text)),
+                     AUTHDB_OK);
+    assert_string_equal(text, want);
+}
+
+static void test_scram_libsasl2(void **state)
+{
+    (void)state;
+    for (size_t v = 0; v < sizeof(sasl_scram_vecs) / sizeof(sasl_scram_vecs[0]); v++)
+        check_sasl_scram(sasl_scram_vecs[v], "pencil");
+}
+
+/* The same with libsasl2 running now, each mechanism, a fresh random salt:
+ * saslpasswd2 stores into a sasldb2 file, db_dump reads it back (skipped,
+ * not passed, without sasl2-bin and db-util: the recorded values ran). */
+static void test_scram_libsasl2_live(void **state)
+{
+    (void)state;
+    static const char *const mechs[] = {"SCRAM-SHA-1", "SCRAM-SHA-256"};
+    char dir[] = "/tmp/authdb-kat.XXXXXX", cmd[1024], line[512];
+    FILE *p;
+
+    if (system("command -v saslpasswd2 >/dev/null 2>&1 && command -v db_dump >/dev/null 2>&1") != 0)
+        skip();
+    assert_non_null(mkdtemp(dir));
+    for (size_t m = 0; m < 2; m++) {
+        snprintf(cmd, sizeof(cmd),
+                 "cd %s && rm -f sasldb2 && printf 'mech_list: %s\\nscram_iteration_counter: "
+                 "4096\\nscram_secret_generate: yes\\n' >saslpasswd.conf && "
+                 "echo 'Kat pw 7' | SASL_CONF_PATH=%s saslpasswd2 -p -f ./sasldb2 -c -u "
+                 "example.com kat && db_dump -p ./sasldb2 | grep -A1 'authPassword$' | tail -1",
+                 dir, mechs[m], dir);
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        line[0] = '\0';
+        if (fgets(line, sizeof(line), p) == NULL)
+            line[0] = '\0';
+        pclose(p);
+        line[strcspn(line, "\n")] = '\0';
+        /* db_dump -p prints the value after one space */
+        assert_true(strncmp(line, " SCRAM-SHA-", 11) == 0);
+        assert_true(strncmp(line + 1, mechs[m], strlen(mechs[m])) == 0);
+        check_sasl_scram(line + 1, "Kat pw 7");
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 /* Continue an MD5 from a 16-octet network-order chaining state after one
@@ -379,6 +453,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scram_rfc),          cmocka_unit_test(test_scram_gsasl_live),
+        cmocka_unit_test(test_scram_libsasl2),     cmocka_unit_test(test_scram_libsasl2_live),
         cmocka_unit_test(test_cram_md5_rfc2195),   cmocka_unit_test(test_cram_md5_long_key),
         cmocka_unit_test(test_digest_md5_rfc2831), cmocka_unit_test(test_plain_legacy),
         cmocka_unit_test(test_derive_all),         cmocka_unit_test(test_hash_schemes),

@@ -1,6 +1,6 @@
 /*
- * daemon.c - detaching, pid file, socket permissions, privileges (see
- * daemon.h).
+ * daemon.c - detaching, users, pid file, privileges, core dumps, socket
+ * permissions (see daemon.h).
  */
 #include "daemon.h"
 
@@ -84,34 +84,76 @@ void daemon_ready(int ready_fd)
     }
 }
 
-int daemon_pidfile(const char *path, int *fd, char *why, size_t whylen)
+int daemon_ids(const daemon_names *n, const char *user, const char *group, uid_t *uid, gid_t *gid,
+               gid_t *sock_gid, char *why, size_t whylen)
+{
+    struct passwd pw, *pres = NULL;
+    struct group gr, *gres = NULL;
+    char buf[8192];
+    int e, rc = -1;
+
+    *uid = getuid();
+    *gid = getgid();
+    if (user != NULL && user[0] != '\0') {
+        e = getpwnam_r(user, &pw, buf, sizeof(buf), &pres);
+        if (pres == NULL) {
+            snprintf(why, whylen, "%s %.100s: %s", n->user, user,
+                     e != 0 ? strerror(e) : "no such user");
+            goto out;
+        }
+        *uid = pw.pw_uid;
+        *gid = pw.pw_gid;
+    }
+    if (sock_gid != NULL)
+        *sock_gid = *gid;
+    if (sock_gid != NULL && group != NULL && group[0] != '\0') {
+        e = getgrnam_r(group, &gr, buf, sizeof(buf), &gres);
+        if (gres == NULL) {
+            snprintf(why, whylen, "%s %.100s: %s", n->group, group,
+                     e != 0 ? strerror(e) : "no such group");
+            goto out;
+        }
+        *sock_gid = gr.gr_gid;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+int daemon_pidfile(const daemon_names *n, const char *path, int *fd, char *why, size_t whylen)
 {
     char buf[32];
-    int n;
+    int len, rc = -1;
 
     *fd = -1;
-    if (path == NULL || path[0] == '\0')
-        return 0;
+    if (path == NULL || path[0] == '\0') {
+        rc = 0;
+        goto out;
+    }
     *fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (*fd < 0) {
-        snprintf(why, whylen, "pid file %s: %s", path, strerror(errno));
-        return -1;
+        snprintf(why, whylen, "%s %.200s: %s", n->pidfile, path, strerror(errno));
+        goto out;
     }
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(why, whylen, "pid file %s: %s", path,
-                 errno == EWOULDBLOCK ? "another authgate-milter holds it" : strerror(errno));
+        if (errno == EWOULDBLOCK)
+            snprintf(why, whylen, "%s %.200s: another %s holds it", n->pidfile, path, n->prog);
+        else
+            snprintf(why, whylen, "%s %.200s: %s", n->pidfile, path, strerror(errno));
+        goto out;
+    }
+    len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    if (ftruncate(*fd, 0) != 0 || write(*fd, buf, (size_t)len) != len || fchmod(*fd, 0644) != 0) {
+        snprintf(why, whylen, "%s %.200s: %s", n->pidfile, path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0 && *fd >= 0) {
         close(*fd);
         *fd = -1;
-        return -1;
     }
-    n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-    if (ftruncate(*fd, 0) != 0 || write(*fd, buf, (size_t)n) != n || fchmod(*fd, 0644) != 0) {
-        snprintf(why, whylen, "pid file %s: %s", path, strerror(errno));
-        close(*fd);
-        *fd = -1;
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 void daemon_pidfile_remove(const char *path, int fd)
@@ -122,26 +164,6 @@ void daemon_pidfile_remove(const char *path, int fd)
      * with the descriptor, so a stale file is harmless. */
     unlink(path);
     close(fd);
-}
-
-int daemon_user(const char *name, uid_t *uid, gid_t *gid, char *why, size_t whylen)
-{
-    struct passwd pw, *res = NULL;
-    char buf[4096];
-    int rc;
-
-    *uid = getuid();
-    *gid = getgid();
-    if (name == NULL || name[0] == '\0')
-        return 0;
-    rc = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
-    if (res == NULL) {
-        snprintf(why, whylen, "milter_user %s: %s", name, rc != 0 ? strerror(rc) : "no such user");
-        return -1;
-    }
-    *uid = pw.pw_uid;
-    *gid = pw.pw_gid;
-    return 0;
 }
 
 static const char *socket_path(const char *conn)
@@ -231,28 +253,22 @@ int daemon_socket_remove(const char *conn)
     return rc;
 }
 
-int daemon_drop(const char *name, char *why, size_t whylen)
+int daemon_drop(const daemon_names *n, const char *user, uid_t uid, gid_t gid, char *why,
+                size_t whylen)
 {
-    uid_t uid;
-    gid_t gid;
+    int rc = -1;
 
-    if (daemon_user(name, &uid, &gid, why, whylen) != 0)
-        return -1;
-    if (name == NULL || name[0] == '\0' || (uid == getuid() && uid == geteuid()))
-        return 0;
-    if (geteuid() != 0) {
-        snprintf(why, whylen, "cannot switch to milter_user %s: not running as root", name);
-        return -1;
-    }
-    if (initgroups(name, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
-        snprintf(why, whylen, "switching to milter_user %s: %s", name, strerror(errno));
-        return -1;
-    }
-    if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
-        snprintf(why, whylen, "switching to milter_user %s: root could be regained", name);
-        return -1;
-    }
-    return 0;
+    if (user == NULL || user[0] == '\0' || (uid == getuid() && uid == geteuid()))
+        rc = 0;
+    else if (geteuid() != 0)
+        snprintf(why, whylen, "cannot switch to %s %.100s: not running as root", n->user, user);
+    else if (initgroups(user, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+        snprintf(why, whylen, "switching to %s %.100s: %s", n->user, user, strerror(errno));
+    else if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+        snprintf(why, whylen, "switching to %s %.100s: root could be regained", n->user, user);
+    else
+        rc = 0;
+    return rc;
 }
 
 int daemon_no_core(char *why, size_t whylen)

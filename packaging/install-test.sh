@@ -47,18 +47,8 @@ LOCK=/run/lock/authgate-install-test.lock
 STORE=/var/lib/authgate
 export DEBIAN_FRONTEND=noninteractive
 
-passes=0
-fails=0
-
-expect() {
-    if [ "$2" = "$3" ]; then
-        echo "ok - $1"
-        passes=$((passes + 1))
-    else
-        echo "not ok - $1: got \"$2\", want \"$3\""
-        fails=$((fails + 1))
-    fi
-}
+# shellcheck source=tests/tally.sh
+. "$top/packaging/tests/tally.sh"
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -184,7 +174,6 @@ status_of() {
     echo "${s:-un}"
 }
 groups_of() { id -nG "$1" 2>/dev/null | tr ' ' '\n' | sort | tr '\n' ' '; }
-mode_of() { stat -c '%a %U %G' "$1" 2>&1; }
 exists() { [ -e "$1" ] || [ -L "$1" ] && echo present || echo absent; }
 
 stop_daemons() {
@@ -367,5 +356,4 @@ expect "groups kept (documented), no mail server user in them" \
     "authgate-authd: authgate-milter: authgate-query: authgate-secrets:authgate-authd authgate-policy:authgate-milter,authgate-query "
 
 echo "# total: $(since "$INSTALL_TEST_T0") s"
-echo "# $passes passed, $fails failed"
-[ $fails -eq 0 ]
+tally ""

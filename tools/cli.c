@@ -3,7 +3,8 @@
  *
  * Interface: cli_parse, cli_parse_global, cli_print_help, cli_print_globals,
  * cli_print_exits, cli_opt, cli_opt_uint, cli_fail, cli_fail_db, cli_warn,
- * cli_exit_code, cli_esc, cli_store_dir, cli_open, cli_password, cli_login,
+ * cli_exit_code, cli_esc, cli_store_dir, cli_open, cli_list_begin,
+ * cli_list_end, cli_password, cli_login,
  * cli_kind_name, cli_kinds_text, cli_usable_text, cli_time.
  * Diagnostics go to standard error prefixed "authgatectl: "; the last one is
  * kept in cli.error for the JSON document.
@@ -340,6 +341,23 @@ int cli_open(cli *c, unsigned flags, authdb **h)
     rc = authdb_open_log(cli_store_dir(c), flags, &c->lg, h, why, sizeof(why));
     if (rc != AUTHDB_OK)
         return cli_fail(c, cli_exit_code(rc), "%s", why);
+    return CLI_OK;
+}
+
+void cli_list_begin(cli *c, const char *key)
+{
+    if (c->json) {
+        json_key(&c->j, key);
+        json_array_begin(&c->j);
+    }
+}
+
+int cli_list_end(cli *c, int rc, const char *what)
+{
+    if (rc != AUTHDB_OK)
+        return cli_fail_db(c, rc, "cannot list %s", what);
+    if (c->json)
+        json_array_end(&c->j);
     return CLI_OK;
 }
 

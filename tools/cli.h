@@ -159,6 +159,16 @@ int cli_password(cli *c, const cli_args *a, int confirm, pwbuf **out);
  * errors.  out has AUTHDB_NAME_BUFSZ octets. */
 int cli_login(cli *c, authdb *h, const char *login, char *out);
 
+/* ---- lists ---- */
+
+/* Start a list: with --json, the array "key": [ (a plain listing has no
+ * header). */
+void cli_list_begin(cli *c, const char *key);
+/* End it: rc is the authdb_*_foreach result; anything but AUTHDB_OK is
+ * reported as "cannot list WHAT" and its exit code returned, else the JSON
+ * array is closed and CLI_OK returned. */
+int cli_list_end(cli *c, int rc, const char *what);
+
 /* ---- shared by modules ---- */
 
 /* One user's metadata as JSON members (inside an open object); user.c. */

@@ -92,17 +92,8 @@ static int domain_list(cli *c, const cli_args *a)
     (void)a;
     if ((rc = cli_open(c, AUTHDB_POLICY, &h)) != CLI_OK)
         goto out;
-    if (c->json) {
-        json_key(&c->j, "domains");
-        json_array_begin(&c->j);
-    }
-    if ((rc = authdb_domain_foreach(h, NULL, domain_list_cb, c)) != AUTHDB_OK) {
-        rc = cli_fail_db(c, rc, "cannot list domains");
-        goto out;
-    }
-    if (c->json)
-        json_array_end(&c->j);
-    rc = CLI_OK;
+    cli_list_begin(c, "domains");
+    rc = cli_list_end(c, authdb_domain_foreach(h, NULL, domain_list_cb, c), "domains");
 out:
     authdb_close(h);
     return rc;

@@ -130,19 +130,10 @@ static int sender_list(cli *c, const cli_args *a)
         goto out;
     if (a->npos == 1 && (rc = cli_login(c, h, a->pos[0], login)) != CLI_OK)
         goto out;
-    if (c->json) {
-        json_key(&c->j, "rules");
-        json_array_begin(&c->j);
-    }
+    cli_list_begin(c, "rules");
     rc = authdb_rule_foreach(h, NULL, a->npos == 1 ? login : NULL, a->npos == 1 ? strlen(login) : 0,
                              sender_list_cb, c);
-    if (rc != AUTHDB_OK && rc != AUTHDB_NOTFOUND) {
-        rc = cli_fail_db(c, rc, "cannot list rules");
-        goto out;
-    }
-    if (c->json)
-        json_array_end(&c->j);
-    rc = CLI_OK;
+    rc = cli_list_end(c, rc == AUTHDB_NOTFOUND ? AUTHDB_OK : rc, "rules");
 out:
     authdb_close(h);
     return rc;

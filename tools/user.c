@@ -281,17 +281,8 @@ static int user_list(cli *c, const cli_args *a)
     (void)a;
     if ((rc = cli_open(c, AUTHDB_SECRETS, &h)) != CLI_OK)
         goto out;
-    if (c->json) {
-        json_key(&c->j, "users");
-        json_array_begin(&c->j);
-    }
-    if ((rc = authdb_user_foreach(h, NULL, user_list_cb, c)) != AUTHDB_OK) {
-        rc = cli_fail_db(c, rc, "cannot list users");
-        goto out;
-    }
-    if (c->json)
-        json_array_end(&c->j);
-    rc = CLI_OK;
+    cli_list_begin(c, "users");
+    rc = cli_list_end(c, authdb_user_foreach(h, NULL, user_list_cb, c), "users");
 out:
     authdb_close(h);
     return rc;

@@ -295,6 +295,14 @@ conf "$T/bad.conf" "$T/d.sock" "store = $T/nonexistent"
 sed -i "1d" "$T/bad.conf"
 "$MILTER" -t -c "$T/bad.conf" 2>/dev/null && bad "-t passed with a missing store" \
     || ok "-t: missing store reported"
+# authserv_id unset: the host name (RFC 8601 section 2.5)
+grep -v '^authserv_id' "$T/authgate.conf" >"$T/noid.conf"
+if "$MILTER" -t -c "$T/noid.conf" 2>"$T/noid.err" &&
+    grep -qF "(authserv-id $(hostname))" "$T/noid.err"; then
+    ok "-t: authserv_id defaults to the host name"
+else
+    bad "authserv_id without a setting: got $(cat "$T/noid.err"), want the host name $(hostname)"
+fi
 conf "$T/daemon.conf" "$T/d.sock"
 sed -i "s|^milter_pidfile = .*|milter_pidfile = $T/d.pid|" "$T/daemon.conf"
 if "$MILTER" -c "$T/daemon.conf"; then

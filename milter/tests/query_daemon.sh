@@ -89,6 +89,8 @@ start "$T/q.conf" "$T/q.log" || exit 1
 # --- socket and pid file
 same "socket mode and group" "$(stat -c '%a %G' "$SOCK")" "660 nogroup"
 same "pid file holds the pid" "$(cat "$T/query.pid" 2>/dev/null)" "$PID"
+same "no core dumps (RLIMIT_CORE 0)" \
+    "$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$PID/limits")" "0 0"
 out=$("$Q" -t -c "$T/q.conf" 2>&1)
 check "-t: store usable ($out)" says "$out" 'are usable'
 
@@ -253,6 +255,8 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && getent group nogroup >/dev
     start "$T/q6.conf" "$T/q6.log" || exit 1
     uid=$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$PID/status")
     same "runs as nobody (real, effective, saved, fs)" "$uid" "65534655346553465534"
+    same "not dumpable after the drop (/proc/PID stays root's)" \
+        "$(stat -c %u "/proc/$PID/environ")" 0
     same "reads the policy through its group" "$("$CLIENT" sm "$T/run/query.sock" alias@example.com)" \
         "OK alice@example.com"
     kill "$PID"

@@ -33,18 +33,8 @@ UNIT=/lib/systemd/system/authgate-sync.service
 # shellcheck source=../../tests/fleet/pg.sh
 . "$top/tests/fleet/pg.sh"
 
-passes=0
-fails=0
-expect() {
-    if [ "$2" = "$3" ]; then
-        echo "ok - $1"
-        passes=$((passes + 1))
-    else
-        echo "not ok - $1: got \"$2\", want \"$3\""
-        fails=$((fails + 1))
-    fi
-}
-mode_of() { stat -c '%a %U %G' "$1" 2>&1; }
+# shellcheck source=tally.sh
+. "$here/tally.sh"
 status_field() { awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
 node_has() { # node_has LOGIN PASSWORD: 0 when the node's store verifies it
     printf '%s\n' "$2" | authgatectl verify "$1" --password-stdin >/dev/null 2>&1
@@ -167,5 +157,4 @@ while read -r line; do
 done < <(grep -v '^#' <<<"$out")
 [ $rc -eq 0 ] || grep -q '^not ok' <<<"$out" || expect "trace-check sync" "exit $rc" "exit 0"
 
-echo "# sync part: $passes passed, $fails failed"
-[ $fails -eq 0 ]
+tally "sync part: "

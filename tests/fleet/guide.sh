@@ -34,31 +34,16 @@ set -u
 S=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$S/../.." && pwd)
 CTL=${AUTHGATECTL:?} SYNC=${AUTHGATE_SYNC:?}
-FAILS=0 CHECKS=0
-ok() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
-bad() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
-# check NAME GOT WANT
-check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi; }
-
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run PostgreSQL as postgres"; exit 77; }
-. "$S/pg.sh"
-[ -x "$PGBIN/initdb" ] || { echo "SKIP: postgresql-15 not installed"; exit 77; }
+# shellcheck source=common.sh
+. "$S/common.sh"
+fleet_need_pg
 for t in openssl script jq psql; do
     command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
 done
 # shellcheck source=../docs/snippet.sh
 . "$TOP/tests/docs/snippet.sh"
 
-T=$(mktemp -d /tmp/authgate-fleet-guide.XXXXXX)
-chmod 0755 "$T"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    pg_stop "$T"
-    [ -n "${FLEET_KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
+fleet_sandbox fleet-guide
 
 pg_start_bare "$T" || { echo "cannot start PostgreSQL"; exit 1; }
 export PGPORT=$PGPORT_T
@@ -294,5 +279,4 @@ check "node 2 reloaded everything (its second full load)" \
 check "node 2 has the rules made while it was down" \
     "$("$CTL" --config "$T/node2.conf" sender test dave@example.com info@example.com >/dev/null 2>&1; echo $?)" 0
 
-echo "$CHECKS checks, $FAILS failed"
-[ "$FAILS" = 0 ]
+fleet_tally

@@ -26,6 +26,19 @@ lab__swaks_code() {
         }' "$1"
 }
 
+# lab__swaks_reply FILE: the last server reply line before QUIT in a swaks
+# transcript, without swaks' direction marker ("no reply" when none came).
+lab__swaks_reply() {
+    awk '
+        /^ *(->|~>) +QUIT/ { exit }
+        /^<(-|\*\*|~) +[0-9][0-9][0-9]/ { line = $0 }
+        END {
+            sub(/^<(-|\*\*|~) +/, "", line)
+            sub(/\r$/, "", line)
+            print (line == "" ? "no reply" : line)
+        }' "$1"
+}
+
 lab_auth() {
     local mech=$1 port=$2 user=$3 pass=$4 t
     t=$(lab__transcript)
@@ -49,11 +62,25 @@ lab_auth() {
     esac
 }
 
-lab_send() {
-    local port=$1 from=$2 to=$3 t
-    shift 3
-    t=$(lab__transcript)
+# lab__swaks FILE PORT FROM TO [SWAKS_OPTION]...: one message, the
+# transcript in FILE.
+lab__swaks() {
+    local t=$1 port=$2 from=$3 to=$4
+    shift 4
     swaks --server "127.0.0.1:$port" --helo client.lab.test --from "$from" --to "$to" \
         "$@" >"$t" 2>&1
+}
+
+lab_send() {
+    local t
+    t=$(lab__transcript)
+    lab__swaks "$t" "$@"
     lab__swaks_code "$t"
+}
+
+lab_send_reply() {
+    local t
+    t=$(lab__transcript)
+    lab__swaks "$t" "$@"
+    lab__swaks_reply "$t"
 }

@@ -203,6 +203,10 @@
 #       --add-header "X-Lab-Id: $(lab_id)") and print the last reply code
 #       before QUIT: 250 when the message was accepted, else the code of the
 #       step that failed; "000" when no SMTP reply came.
+#   lab_send_reply PORT FROM TO [SWAKS_OPTION]...   The same, printing the
+#       whole last reply line before QUIT without swaks' marker, e.g.
+#       "550 5.7.1 From address <...> rejected: ..."; "no reply" when none
+#       came.
 #
 # SYSLOG.  Sendmail and libsasl (inside Sendmail, Exim and saslauthd) log
 # only through syslog(3), to /dev/log.  These machines have no syslog daemon,

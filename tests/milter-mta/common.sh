@@ -125,26 +125,10 @@ mm_milter_log() {
     cat "$LAB/log/$1.out"
 }
 
-# mm__last_reply TRANSCRIPT: the last server reply line before QUIT in a
-# swaks transcript, without swaks' direction marker.
-mm__last_reply() {
-    awk '
-        /^ *(->|~>) +QUIT/ { exit }
-        /^<(-|\*\*|~) +[0-9][0-9][0-9]/ { line = $0 }
-        END {
-            sub(/^<(-|\*\*|~) +/, "", line)
-            sub(/\r$/, "", line)
-            print (line == "" ? "no reply" : line)
-        }' "$1"
-}
-
 mm_send() {
-    local port=$1 from=$2 to=$3 data=$4 t
+    local port=$1 from=$2 to=$3 data=$4
     shift 4
-    t=$(lab__transcript)
-    swaks --server "127.0.0.1:$port" --helo client.lab.test --from "$from" --to "$to" \
-        --data "@$data" --timeout 30 "$@" >"$t" 2>&1
-    mm__last_reply "$t"
+    lab_send_reply "$port" "$from" "$to" --data "@$data" --timeout 30 "$@"
 }
 
 mm_msg() {

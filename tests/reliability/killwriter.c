@@ -487,6 +487,38 @@ static int kw_next_writer(struct kw *k, int *rolled)
     return rc;
 }
 
+/* Record in the ledger what a command left in the store: applied 1 (all
+ * of it: also every acknowledged command) or 0 (nothing). */
+static void kw_record(struct kw *k, enum kw_op op, int li, size_t first_new, const char *oldpw,
+                      int rule, int applied)
+{
+    switch (op) {
+    case OP_ADD:
+        k->l[li].present = applied;
+        break;
+    case OP_PASSWD:
+        if (!applied)
+            snprintf(k->l[li].pw, sizeof(k->l[li].pw), "%s", oldpw);
+        break;
+    case OP_ALLOW:
+        k->r[rule].present = applied;
+        break;
+    case OP_DEL:
+        k->l[li].present = !applied;
+        if (applied)
+            for (size_t i = 0; i < k->nr; i++)
+                if (k->r[i].login == li)
+                    k->r[i].present = 0;
+        break;
+    case OP_IMPORT:
+        for (size_t i = first_new; i < k->nl; i++)
+            k->l[i].present = applied;
+        break;
+    default:
+        break;
+    }
+}
+
 /* After a killed command: which state does the store show?  First as
  * readers see it right after the kill (authdb_check must not fail: a
  * change cut between the environments is a warning), then after the next
@@ -558,31 +590,7 @@ static void kw_settle(struct kw *k, enum kw_op op, int li, size_t first_new, con
         k->applied++;
     else
         k->not_applied++;
-    switch (op) {
-    case OP_ADD:
-        k->l[li].present = applied;
-        break;
-    case OP_PASSWD:
-        if (!applied)
-            snprintf(k->l[li].pw, sizeof(k->l[li].pw), "%s", oldpw);
-        break;
-    case OP_ALLOW:
-        k->r[rule].present = applied;
-        break;
-    case OP_DEL:
-        k->l[li].present = !applied;
-        if (applied)
-            for (size_t i = 0; i < k->nr; i++)
-                if (k->r[i].login == li)
-                    k->r[i].present = 0;
-        break;
-    case OP_IMPORT:
-        for (size_t i = first_new; i < k->nl; i++)
-            k->l[i].present = applied;
-        break;
-    default:
-        break;
-    }
+    kw_record(k, op, li, first_new, oldpw, rule, applied);
 }
 
 /* The number of commit points of the command that just completed. */
@@ -615,6 +623,17 @@ static int kw_hit_policy(struct kw *k)
     return c == 'p';
 }
 
+/* argv[3] on: the authgatectl command words a b c [d] (d may be NULL),
+ * then NULL. */
+static void kw_words(char **argv, const char *a, const char *b, const char *c, const char *d)
+{
+    argv[3] = (char *)a;
+    argv[4] = (char *)b;
+    argv[5] = (char *)c;
+    argv[6] = (char *)d;
+    argv[7] = NULL;
+}
+
 static int kw_round(struct kw *k, unsigned long round)
 {
     char pw[48], addr[64], path[4096], oldpw[48] = "";
@@ -642,20 +661,12 @@ static int kw_round(struct kw *k, unsigned long round)
         snprintf(k->l[li].name, sizeof(k->l[li].name), "w%lu@churn.test", round);
         snprintf(k->l[li].pw, sizeof(k->l[li].pw), "%s", pw);
         k->l[li].present = 0;
-        argv[3] = "user";
-        argv[4] = "add";
-        argv[5] = k->l[li].name;
-        argv[6] = "--password-stdin";
-        argv[7] = NULL;
+        kw_words(argv, "user", "add", k->l[li].name, "--password-stdin");
         break;
     case OP_PASSWD:
         snprintf(oldpw, sizeof(oldpw), "%s", k->l[li].pw);
         snprintf(k->l[li].pw, sizeof(k->l[li].pw), "%s", pw);
-        argv[3] = "user";
-        argv[4] = "passwd";
-        argv[5] = k->l[li].name;
-        argv[6] = "--password-stdin";
-        argv[7] = NULL;
+        kw_words(argv, "user", "passwd", k->l[li].name, "--password-stdin");
         break;
     case OP_ALLOW:
         rule = (int)k->nr++;
@@ -663,18 +674,11 @@ static int kw_round(struct kw *k, unsigned long round)
         snprintf(k->r[rule].addr, sizeof(k->r[rule].addr), "a%lu@churn.test", round);
         k->r[rule].present = 0;
         snprintf(addr, sizeof(addr), "%s", k->r[rule].addr);
-        argv[3] = "sender";
-        argv[4] = "allow";
-        argv[5] = k->l[li].name;
-        argv[6] = addr;
-        argv[7] = NULL;
+        kw_words(argv, "sender", "allow", k->l[li].name, addr);
         input[0] = '\0';
         break;
     case OP_DEL:
-        argv[3] = "user";
-        argv[4] = "del";
-        argv[5] = k->l[li].name;
-        argv[6] = NULL;
+        kw_words(argv, "user", "del", k->l[li].name, NULL);
         input[0] = '\0';
         break;
     case OP_IMPORT: {
@@ -692,10 +696,7 @@ static int kw_round(struct kw *k, unsigned long round)
         }
         if (fclose(f) != 0)
             return -1;
-        argv[3] = "import";
-        argv[4] = "dovecot";
-        argv[5] = path;
-        argv[6] = NULL;
+        kw_words(argv, "import", "dovecot", path, NULL);
         input[0] = '\0';
         break;
     }
@@ -721,26 +722,7 @@ static int kw_round(struct kw *k, unsigned long round)
         k->mean_us[op] = k->mean_us[op] * 0.8 + (double)us * 0.2;
         k->completed++;
         kw_read_points(k, op);
-        switch (op) {
-        case OP_ADD:
-            k->l[li].present = 1;
-            break;
-        case OP_ALLOW:
-            k->r[rule].present = 1;
-            break;
-        case OP_DEL:
-            k->l[li].present = 0;
-            for (size_t i = 0; i < k->nr; i++)
-                if (k->r[i].login == li)
-                    k->r[i].present = 0;
-            break;
-        case OP_IMPORT:
-            for (size_t i = first_new; i < k->nl; i++)
-                k->l[i].present = 1;
-            break;
-        default:
-            break;
-        }
+        kw_record(k, op, li, first_new, oldpw, rule, 1);
     } else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
         k->killed++;
         if (crash_at > 0)

@@ -71,71 +71,41 @@ static enum outcome one(mproto *m, const char *spec, const rl_case *c, unsigned 
 
 int main(int argc, char **argv)
 {
-    const char *stopfile = NULL;
-    unsigned long rounds = 0, done = 0, n = 0, cnt[4] = {0}, wrong = 0, shown = 0;
-    long seconds = 0;
-    int allow_temp = 0, ch, rc = 2;
-    int64_t deadline = 0;
+    unsigned long n = 0, cnt[4] = {0};
+    int ch, rc = 2;
     char why[512];
+    rl_loop lp = {0};
     rl_cases cases = {0};
     mproto m = {.fd = -1};
     mproto_reply *r = calloc(1, sizeof(*r));
 
-    while ((ch = getopt(argc, argv, "s:n:S:t")) != -1) {
-        switch (ch) {
-        case 's':
-            seconds = strtol(optarg, NULL, 10);
-            break;
-        case 'n':
-            rounds = strtoul(optarg, NULL, 10);
-            break;
-        case 'S':
-            stopfile = optarg;
-            break;
-        case 't':
-            allow_temp = 1;
-            break;
-        default:
+    while ((ch = getopt(argc, argv, RL_LOOP_OPTS)) != -1)
+        if (!rl_loop_opt(&lp, ch, optarg))
             goto usage;
-        }
-    }
     if (argc - optind != 2 || r == NULL)
         goto usage;
     if (rl_cases_load(argv[optind + 1], 3, &cases, why, sizeof(why)) != 0) {
         fprintf(stderr, "rl-milter-load: %s\n", why);
         goto out;
     }
-    if (seconds > 0)
-        deadline = rl_now_ms() + seconds * 1000;
-    if (seconds == 0 && rounds == 0 && stopfile == NULL)
-        rounds = 1;
-    while (!rl_should_stop(deadline, done, rounds, stopfile)) {
+    rl_loop_start(&lp);
+    for (; !rl_loop_over(&lp); lp.done++) {
         for (size_t i = 0; i < cases.n; i++) {
             const rl_case *c = &cases.v[i];
             enum outcome o = one(&m, argv[optind], c, n, r);
-            int bad;
 
             n++;
             cnt[o]++;
-            if (o == OUT_TEMP || o == OUT_LOST)
-                bad = !allow_temp;
-            else if (strcmp(c->f[2], "any") == 0)
-                bad = 0;
-            else
-                bad = strcmp(c->f[2], out_names[o]) != 0;
-            if (bad && o != OUT_TEMP && o != OUT_LOST)
-                wrong++;
-            if (bad && shown++ < 5)
+            if (rl_loop_judge(&lp, o == OUT_TEMP || o == OUT_LOST, out_names[o], c->f[2]))
                 printf("milter-load: %s as %s: got %s (%s), want %s\n", c->f[0], c->f[1],
                        out_names[o], o == OUT_LOST ? m.err : r->text, c->f[2]);
             if (o == OUT_LOST)
                 rl_sleep_us(20000);
         }
-        done++;
     }
     printf("milter-load: decisions %lu accept %lu reject %lu temp %lu lost %lu wrong %lu\n", n,
-           cnt[OUT_ACCEPT], cnt[OUT_REJECT], cnt[OUT_TEMP], cnt[OUT_LOST], wrong);
-    rc = wrong > 0 || (!allow_temp && (cnt[OUT_TEMP] > 0 || cnt[OUT_LOST] > 0)) ? 1 : 0;
+           cnt[OUT_ACCEPT], cnt[OUT_REJECT], cnt[OUT_TEMP], cnt[OUT_LOST], lp.wrong);
+    rc = rl_loop_status(&lp);
     goto out;
 usage:
     fprintf(stderr, "usage: rl-milter-load [-s SECONDS] [-n ROUNDS] [-S STOPFILE] [-t] SOCKET "

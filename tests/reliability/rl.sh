@@ -34,6 +34,20 @@
 #   rl_pid NAME            the pid of a lab daemon
 #   rl_wait_pids PID...    wait for background jobs (of this shell: not in
 #                          a subshell); RL_FAILED gets how many failed
+#
+# Lookups while the store changes (test-kill-writer.sh, test-growth.sh):
+#   rl_stable_users        in $RL_STORE: logins s0..s3@stable.test
+#                          (password Stable-pw-N), s0 may also use
+#                          @shared.test; the answers that must hold
+#                          meanwhile in $LAB/sasl.cases and $LAB/milter.cases
+#   rl_stable_load N       authgate-milter "milter" on $RL_STORE (socket
+#                          $LAB/milter/milter.sock), then N rl-sasl-load
+#                          and N rl-milter-load asking those cases in the
+#                          background ($LAB/log/sasl-I.out, milter-I.out)
+#                          until $RL_STOP exists; pids in RL_LOAD_PIDS
+#   rl_stable_stop         create $RL_STOP, wait for them (RL_FAILED)
+#   rl_load_totals         print "EXCHANGES WRONG TEMP DECISIONS WRONG
+#                          TEMP+LOST", summed over their last lines
 
 # shellcheck source=../lab/lab.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lab/lab.sh"
@@ -160,6 +174,63 @@ rl_wait_pids() {
     done
 }
 
+RL_STOP=
+RL_LOAD_PIDS=()
+
+rl_stable_users() {
+    local i
+    for i in 0 1 2 3; do
+        rl_user "s$i@stable.test" "Stable-pw-$i"
+    done
+    rl_ctl sender allow s0@stable.test @shared.test >>"$LAB/log/ctl.out" 2>&1 ||
+        lab_fail "sender allow"
+    cat >"$LAB/sasl.cases" <<CASES
+CRAM-MD5 s0@stable.test Stable-pw-0 ok
+CHECKPASS s1@stable.test Stable-pw-1 ok
+CRAM-MD5 s2@stable.test wrong-password fail
+CHECKPASS s3@stable.test wrong-password fail
+CRAM-MD5 nobody@stable.test Stable-pw-0 fail
+SCRAM-SHA-256 s3@stable.test Stable-pw-3 ok
+CASES
+    cat >"$LAB/milter.cases" <<CASES
+s0@stable.test s0@stable.test accept
+s0@stable.test desk@shared.test accept
+s0@stable.test ceo@other.test reject
+s1@stable.test s0@stable.test reject
+s2@stable.test s2+tag@stable.test accept
+CASES
+}
+
+rl_stable_load() {
+    local i
+    rl_conf "$LAB/milter.conf" "store=$RL_STORE" "milter_socket=unix:$LAB/milter/milter.sock" \
+        'milter_user=""' "milter_pidfile=$LAB/run/milter.pid" "milter_socket_mode=0600" \
+        "authserv_id=mx.lab.test" "milter_timeout=10"
+    rl_milter_start milter "$LAB/milter.conf"
+    RL_STOP=$LAB/stop
+    RL_LOAD_PIDS=()
+    for ((i = 1; i <= $1; i++)); do
+        "$RL_BIN/rl-sasl-load" -S "$RL_STOP" "$RL_STORE" "$LAB/sasl.cases" \
+            >"$LAB/log/sasl-$i.out" 2>&1 &
+        RL_LOAD_PIDS+=($!)
+        "$RL_BIN/rl-milter-load" -S "$RL_STOP" "unix:$LAB/milter/milter.sock" \
+            "$LAB/milter.cases" >"$LAB/log/milter-$i.out" 2>&1 &
+        RL_LOAD_PIDS+=($!)
+    done
+}
+
+rl_stable_stop() {
+    touch "$RL_STOP"
+    rl_wait_pids "${RL_LOAD_PIDS[@]}"
+}
+
+rl_load_totals() {
+    awk '/^sasl-load: exchanges/ { n += $3; w += $11; t += $9 }
+        END { printf "%d %d %d ", n, w, t }' "$LAB"/log/sasl-*.out
+    awk '/^milter-load: decisions/ { n += $3; w += $13; t += $9 + $11 }
+        END { printf "%d %d %d\n", n, w, t }' "$LAB"/log/milter-*.out
+}
+
 # ------------------------------------------------------------ the stack
 #
 #   rl_stack_store         the store the stack uses, $LAB/store: mechanisms
@@ -182,6 +253,12 @@ rl_wait_pids() {
 #                          the submission port; prints the last reply line
 #   rl_auth MECH LOGIN PASSWORD   the AUTH reply code (lab_auth)
 #   rl_authd_ask LOGIN PASSWORD   rl-authd-req against the stack's authd
+#   rl_stack_expect_ok LABEL   the stack answers as if nothing happened:
+#                          AUTH PLAIN (authd) and CRAM-MD5 (the plugin) 235
+#                          with alice's password and 535 with a wrong one;
+#                          through the milter a legitimate message 250, a
+#                          spoofed envelope sender 553, a spoofed From 550.
+#                          Adds the 7 checks to CHECKS.
 
 RL_PW=Rel1able-Pw-4242
 
@@ -244,19 +321,10 @@ rl_stack_start() {
 }
 
 rl_send() {
-    local mech=$1 login=$2 pw=$3 from=$4 hfrom=${5:-$4} t
-    t=$(lab__transcript)
-    swaks --server "127.0.0.1:$RL_SUB" --helo client.lab.test --from "$from" \
-        --to rcpt@example.test --header "From: $hfrom" --header "X-Lab-Id: $(lab_id)" \
-        --auth "$mech" --auth-user "$login" --auth-password "$pw" --timeout 60 >"$t" 2>&1
-    awk '
-        /^ *(->|~>) +QUIT/ { exit }
-        /^<(-|\*\*|~) +[0-9][0-9][0-9]/ { line = $0 }
-        END {
-            sub(/^<(-|\*\*|~) +/, "", line)
-            sub(/\r$/, "", line)
-            print (line == "" ? "no reply" : line)
-        }' "$t"
+    local mech=$1 login=$2 pw=$3 from=$4 hfrom=${5:-$4}
+    lab_send_reply "$RL_SUB" "$from" rcpt@example.test --header "From: $hfrom" \
+        --header "X-Lab-Id: $(lab_id)" --auth "$mech" --auth-user "$login" \
+        --auth-password "$pw" --timeout 60
 }
 
 rl_auth() {
@@ -266,4 +334,19 @@ rl_auth() {
 rl_authd_ask() {
     printf '%s\n' "$2" | "$RL_BIN/rl-authd-req" -t "${3:-20000}" "$RL_JAIL/authgate/authd/mux" \
         "$1" smtp ""
+}
+
+rl_stack_expect_ok() {
+    local label=$1 a=alice@example.com
+    lab_expect "$label: AUTH PLAIN (authd), good password" "$(rl_auth PLAIN $a "$RL_PW")" 235
+    lab_expect "$label: AUTH CRAM-MD5 (plugin), good password" "$(rl_auth CRAM-MD5 $a "$RL_PW")" 235
+    lab_expect "$label: AUTH PLAIN (authd), wrong password" "$(rl_auth PLAIN $a wrong-Pw-1)" 535
+    lab_expect "$label: AUTH CRAM-MD5 (plugin), wrong password" "$(rl_auth CRAM-MD5 $a bad-pw-1)" 535
+    lab_expect_match "$label: legitimate message (milter)" \
+        "$(rl_send CRAM-MD5 $a "$RL_PW" $a)" '^250 2\.0\.0 Ok: queued'
+    lab_expect_match "$label: spoofed envelope sender (milter)" \
+        "$(rl_send CRAM-MD5 $a "$RL_PW" ceo@example.com)" '^553 5\.7\.1 '
+    lab_expect_match "$label: spoofed From (milter)" \
+        "$(rl_send CRAM-MD5 $a "$RL_PW" $a ceo@example.com)" '^550 5\.7\.1 '
+    CHECKS=$((CHECKS + 7))
 }

@@ -1,6 +1,6 @@
 /*
- * rlutil.c - clocks, stop file, case files, random numbers for the
- * reliability programs (rlutil.h).
+ * rlutil.c - clocks, stop file, case files, the case loop, random numbers
+ * for the reliability programs (rlutil.h).
  *
  * Diagnostics: rl_cases_load names the file and line of a malformed case.
  */
@@ -120,6 +120,61 @@ void rl_cases_free(rl_cases *c)
     free(c->v);
     c->v = NULL;
     c->n = 0;
+}
+
+int rl_loop_opt(rl_loop *l, int ch, const char *arg)
+{
+    switch (ch) {
+    case 's':
+        l->seconds = strtol(arg, NULL, 10);
+        break;
+    case 'n':
+        l->rounds = strtoul(arg, NULL, 10);
+        break;
+    case 'S':
+        l->stopfile = arg;
+        break;
+    case 't':
+        l->allow_temp = 1;
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+void rl_loop_start(rl_loop *l)
+{
+    if (l->seconds > 0)
+        l->deadline_ms = rl_now_ms() + l->seconds * 1000;
+    if (l->seconds == 0 && l->rounds == 0 && l->stopfile == NULL)
+        l->rounds = 1;
+}
+
+int rl_loop_over(const rl_loop *l)
+{
+    return rl_should_stop(l->deadline_ms, l->done, l->rounds, l->stopfile);
+}
+
+int rl_loop_judge(rl_loop *l, int temp, const char *got, const char *want)
+{
+    int bad;
+
+    if (temp) {
+        l->temp++;
+        bad = !l->allow_temp;
+    } else if (strcmp(want, "any") == 0) {
+        bad = 0;
+    } else {
+        bad = strcmp(want, got) != 0;
+        l->wrong += bad;
+    }
+    return bad && l->shown++ < RL_SHOWN_MAX;
+}
+
+int rl_loop_status(const rl_loop *l)
+{
+    return l->wrong > 0 || (!l->allow_temp && l->temp > 0) ? 1 : 0;
 }
 
 uint64_t rl_rand(uint64_t *s)

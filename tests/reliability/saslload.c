@@ -68,36 +68,17 @@ static int one(harness *h, const rl_case *c)
 
 int main(int argc, char **argv)
 {
-    const char *stopfile = NULL;
-    unsigned long rounds = 0, done = 0, n = 0, cnt[3] = {0, 0, 0}, wrong = 0, shown = 0;
-    long seconds = 0;
-    int allow_temp = 0, ch, rc = 2;
-    int64_t deadline = 0;
+    unsigned long n = 0, cnt[3] = {0, 0, 0};
+    int ch, rc = 2;
     char why[512];
+    rl_loop lp = {0};
     rl_cases cases = {0};
     harness h;
     int setup = 0;
 
-    while ((ch = getopt(argc, argv, "s:n:S:tq")) != -1) {
-        switch (ch) {
-        case 's':
-            seconds = strtol(optarg, NULL, 10);
-            break;
-        case 'n':
-            rounds = strtoul(optarg, NULL, 10);
-            break;
-        case 'S':
-            stopfile = optarg;
-            break;
-        case 't':
-            allow_temp = 1;
-            break;
-        case 'q':
-            break;
-        default:
+    while ((ch = getopt(argc, argv, RL_LOOP_OPTS "q")) != -1)
+        if (ch != 'q' && !rl_loop_opt(&lp, ch, optarg))
             goto usage;
-        }
-    }
     if (argc - optind != 2)
         goto usage;
     if (rl_cases_load(argv[optind + 1], 4, &cases, why, sizeof(why)) != 0) {
@@ -117,36 +98,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "rl-sasl-load: sasl_server_init failed\n");
         goto out;
     }
-    if (seconds > 0)
-        deadline = rl_now_ms() + seconds * 1000;
-    if (seconds == 0 && rounds == 0 && stopfile == NULL)
-        rounds = 1;
-    while (!rl_should_stop(deadline, done, rounds, stopfile)) {
+    rl_loop_start(&lp);
+    for (; !rl_loop_over(&lp); lp.done++) {
         for (size_t i = 0; i < cases.n; i++) {
             const rl_case *c = &cases.v[i];
             int r = one(&h, c);
             enum outcome o = classify(r);
-            int bad;
 
             n++;
             cnt[o]++;
-            if (o == OUT_TEMP)
-                bad = !allow_temp;
-            else if (strcmp(c->f[3], "any") == 0)
-                bad = 0;
-            else
-                bad = strcmp(c->f[3], outcome_name(o)) != 0;
-            if (bad && o != OUT_TEMP)
-                wrong++;
-            if (bad && shown++ < 5)
+            if (rl_loop_judge(&lp, o == OUT_TEMP, outcome_name(o), c->f[3]))
                 printf("sasl-load: %s %s: got %s (%s), want %s\n", c->f[0], c->f[1],
                        outcome_name(o), sasl_errstring(r, NULL, NULL), c->f[3]);
         }
-        done++;
     }
     printf("sasl-load: exchanges %lu ok %lu fail %lu temp %lu wrong %lu\n", n, cnt[OUT_OK],
-           cnt[OUT_FAIL], cnt[OUT_TEMP], wrong);
-    rc = wrong > 0 || (!allow_temp && cnt[OUT_TEMP] > 0) ? 1 : 0;
+           cnt[OUT_FAIL], cnt[OUT_TEMP], lp.wrong);
+    rc = rl_loop_status(&lp);
     goto out;
 usage:
     fprintf(stderr, "usage: rl-sasl-load [-s SECONDS] [-n ROUNDS] [-S STOPFILE] [-t] STORE "

@@ -31,45 +31,14 @@ S=$LAB/store
 RL_STORE=$S
 "$RL_MTA_STORE" create "$S" -m "SCRAM-SHA-256 CRAM-MD5 PLAIN" -s 262144 ||
     lab_fail "mta-store create failed"
-for i in 0 1 2 3; do
-    rl_user "s$i@stable.test" "Stable-pw-$i"
-done
-rl_ctl sender allow s0@stable.test @shared.test >>"$LAB/log/ctl.out" 2>&1 || lab_fail "sender allow"
+rl_stable_users
 
 mapsize() {
     mdb_stat -e "$S/$1" | awk '/Map size:/ { print $3 }'
 }
 S0=$(mapsize secrets) P0=$(mapsize policy)
 
-cat >"$LAB/sasl.cases" <<CASES
-CRAM-MD5 s0@stable.test Stable-pw-0 ok
-CHECKPASS s1@stable.test Stable-pw-1 ok
-CRAM-MD5 s2@stable.test wrong-password fail
-CRAM-MD5 nobody@stable.test Stable-pw-0 fail
-SCRAM-SHA-256 s3@stable.test Stable-pw-3 ok
-CHECKPASS s3@stable.test wrong-password fail
-CASES
-cat >"$LAB/milter.cases" <<CASES
-s0@stable.test s0@stable.test accept
-s0@stable.test desk@shared.test accept
-s0@stable.test ceo@other.test reject
-s1@stable.test s0@stable.test reject
-s2@stable.test s2+tag@stable.test accept
-CASES
-rl_conf "$LAB/milter.conf" "store=$S" "milter_socket=unix:$LAB/milter/milter.sock" \
-    'milter_user=""' "milter_pidfile=$LAB/run/milter.pid" "milter_socket_mode=0600" \
-    "authserv_id=mx.lab.test" "milter_timeout=10"
-rl_milter_start milter "$LAB/milter.conf"
-
-STOP=$LAB/stop
-pids=()
-for i in 1 2 3 4 5 6 7 8; do
-    "$RL_BIN/rl-sasl-load" -S "$STOP" "$S" "$LAB/sasl.cases" >"$LAB/log/sasl-$i.out" 2>&1 &
-    pids+=($!)
-    "$RL_BIN/rl-milter-load" -S "$STOP" "unix:$LAB/milter/milter.sock" "$LAB/milter.cases" \
-        >"$LAB/log/milter-$i.out" 2>&1 &
-    pids+=($!)
-done
+rl_stable_load 8
 sleep 1
 
 HASH='$6$rlgrowth$jTX9gHpcGlrUU0rB0R5X1ACVJAZNmS6gMyxkXDfpvSzWHA/gdSECzWdB8FSkZStfeM5kkxhtX6jpV1kmULiZm.'
@@ -87,17 +56,13 @@ while [ "$n" -lt "$TOTAL" ]; do
 done
 secs=$(lab__since "$t0")
 sleep 1
-touch "$STOP"
-rl_wait_pids "${pids[@]}"
+rl_stable_stop
 S1=$(mapsize secrets) P1=$(mapsize policy)
 cat "$LAB"/log/sasl-*.out "$LAB"/log/milter-*.out | grep -v '^sasl-load: exchanges\|^milter-load: decisions' | head -10 | sed 's/^/# /'
 
 lab_expect "$batches import batches of $BATCH logins and $BATCH rules: all succeeded" "$importfail" 0
 lab_expect "16 lookup processes: 0 wrong answers, 0 errors (exit status)" "$RL_FAILED" 0
-sasl=$(cat "$LAB"/log/sasl-*.out | awk '/^sasl-load: exchanges/ { n += $3; w += $11; t += $9 } END { print n + 0, w + 0, t + 0 }')
-milt=$(cat "$LAB"/log/milter-*.out | awk '/^milter-load: decisions/ { n += $3; w += $13; t += $9 + $11 } END { print n + 0, w + 0, t + 0 }')
-read -r sn sw st <<<"$sasl"
-read -r mn mw mt <<<"$milt"
+read -r sn sw st mn mw mt <<<"$(rl_load_totals)"
 lab_expect "plugin exchanges: wrong 0, temporary 0 (of $sn)" "$sw $st" "0 0"
 lab_expect "milter decisions: wrong 0, temporary/lost 0 (of $mn)" "$mw $mt" "0 0"
 lab_expect "lookups ran during the growth" "$([ "$sn" -gt 100 ] && [ "$mn" -gt 100 ] && echo yes)" yes

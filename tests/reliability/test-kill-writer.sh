@@ -21,49 +21,15 @@ rl_init
 
 ROUNDS=$(rl_pick 60 200)
 rl_store "$LAB/store" --mechanisms "SCRAM-SHA-256 CRAM-MD5 PLAIN"
-for i in 0 1 2 3; do
-    rl_user "s$i@stable.test" "Stable-pw-$i"
-done
-rl_ctl sender allow s0@stable.test @shared.test >>"$LAB/log/ctl.out" 2>&1 || lab_fail "sender allow"
-
-cat >"$LAB/sasl.cases" <<CASES
-CRAM-MD5 s0@stable.test Stable-pw-0 ok
-CHECKPASS s1@stable.test Stable-pw-1 ok
-CRAM-MD5 s2@stable.test wrong-password fail
-CHECKPASS s3@stable.test wrong-password fail
-CRAM-MD5 nobody@stable.test Stable-pw-0 fail
-SCRAM-SHA-256 s3@stable.test Stable-pw-3 ok
-CASES
-cat >"$LAB/milter.cases" <<CASES
-s0@stable.test s0@stable.test accept
-s0@stable.test desk@shared.test accept
-s0@stable.test ceo@other.test reject
-s1@stable.test s0@stable.test reject
-s2@stable.test s2+tag@stable.test accept
-CASES
-
-rl_conf "$LAB/milter.conf" "store=$LAB/store" "milter_socket=unix:$LAB/milter/milter.sock" \
-    'milter_user=""' "milter_pidfile=$LAB/run/milter.pid" "milter_socket_mode=0600" \
-    "authserv_id=mx.lab.test" "milter_timeout=10"
-rl_milter_start milter "$LAB/milter.conf"
-
-STOP=$LAB/stop
-pids=()
-for i in 1 2; do
-    "$RL_BIN/rl-sasl-load" -S "$STOP" "$LAB/store" "$LAB/sasl.cases" >"$LAB/log/sasl-$i.out" 2>&1 &
-    pids+=($!)
-    "$RL_BIN/rl-milter-load" -S "$STOP" "unix:$LAB/milter/milter.sock" "$LAB/milter.cases" \
-        >"$LAB/log/milter-$i.out" 2>&1 &
-    pids+=($!)
-done
+rl_stable_users
+rl_stable_load 2
 
 mkdir -p "$LAB/kw"
 t0=$(lab__now)
 "$RL_BIN/rl-kill-writer" -n "$ROUNDS" -p "$RL_BIN/rl-crashpoint.so" "$RL_AUTHGATECTL" "$LAB/store" "$LAB/kw" >"$LAB/log/kw.out" 2>&1
 kw=$?
 secs=$(lab__since "$t0")
-touch "$STOP"
-rl_wait_pids "${pids[@]}"
+rl_stable_stop
 loadfail=$RL_FAILED
 cat "$LAB/log/kw.out" | grep -v '^kill-writer: [0-9]* rounds:' | sed 's/^/# /'
 cat "$LAB"/log/sasl-*.out "$LAB"/log/milter-*.out | sed 's/^/# /'
@@ -81,10 +47,7 @@ lab_expect "some kills landed between the two environments' commits (got ${betwe
     "$([ "${between:-0}" -gt 0 ] && echo yes)" yes
 lab_expect "the next writer completed such changes (rolled forward ${rolled:-0})" \
     "$([ "${rolled:-0}" -gt 0 ] && echo yes)" yes
-sasl=$(cat "$LAB"/log/sasl-*.out | awk '/^sasl-load: exchanges/ { n += $3; w += $11; t += $9 } END { print n + 0, w + 0, t + 0 }')
-milt=$(cat "$LAB"/log/milter-*.out | awk '/^milter-load: decisions/ { n += $3; w += $13; t += $9 + $11 } END { print n + 0, w + 0, t + 0 }')
-read -r sn sw st <<<"$sasl"
-read -r mn mw mt <<<"$milt"
+read -r sn sw st mn mw mt <<<"$(rl_load_totals)"
 lab_expect "plugin lookups during the kills: some ran" "$([ "$sn" -gt 0 ] && echo yes)" yes
 lab_expect "milter decisions during the kills: some ran" "$([ "$mn" -gt 0 ] && echo yes)" yes
 rl_figure kill-writer "${summary#kill-writer: } (${secs} s)"

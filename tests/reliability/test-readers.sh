@@ -14,7 +14,13 @@
 #     readers.  Then lookups may fail, but only temporarily (454, 451,
 #     authd's empty reply, SASL temp), never an accept of a wrong password
 #     or a 5xx for a good one; once the readers end, everything works
-#     again with no restart.
+#     again with no restart.  While the tables are full, postfix reload
+#     replaces the smtpd processes: the new ones load the plugin (open the
+#     store as root, then chroot) with no free slot, and must work once
+#     the readers end like the others.  (Before the fix, such an smtpd's
+#     open failed with MDB_READERS_FULL, its retry inside the chroot could
+#     not find the store, and it answered 454 until it exited: the full
+#     count met this when Postfix's max_use replaced an smtpd mid-phase.)
 # Rounds: 1 of each (make check), 5 of each (RELIAB_FULL=1).
 set -u
 HERE=$(dirname "$0")
@@ -37,18 +43,12 @@ slots() {
 # expect_ok LABEL: every path answers as if nothing happened.
 expect_ok() {
     local a
-    lab_expect "$1: AUTH PLAIN (authd)" "$(rl_auth PLAIN alice@example.com "$RL_PW")" 235
-    lab_expect "$1: AUTH CRAM-MD5 (plugin in smtpd)" "$(rl_auth CRAM-MD5 alice@example.com "$RL_PW")" 235
-    lab_expect "$1: AUTH CRAM-MD5, wrong password" "$(rl_auth CRAM-MD5 alice@example.com bad-pw-1)" 535
-    lab_expect_match "$1: legitimate message (milter)" \
-        "$(rl_send CRAM-MD5 alice@example.com "$RL_PW" alice@example.com)" '^250 2\.0\.0 Ok'
-    lab_expect_match "$1: spoofed message (milter)" \
-        "$(rl_send CRAM-MD5 alice@example.com "$RL_PW" ceo@example.com)" '^553 5\.7\.1 '
+    rl_stack_expect_ok "$1"
     a=$(rl_authd_ask alice@example.com "$RL_PW")
     lab_expect "$1: authd direct" "${a%% *}" OK
     lab_expect_match "$1: plugin through libsasl2 in a new process" \
         "$("$RL_BIN/rl-sasl-load" "$S" "$LAB/sasl.cases" 2>&1)" '^sasl-load: exchanges 2 ok 1 fail 1 temp 0 wrong 0$'
-    CHECKS=$((CHECKS + 7))
+    CHECKS=$((CHECKS + 2))
 }
 
 # temp CODE: count a temporary failure.
@@ -85,7 +85,7 @@ expect_temp_or_ok() {
 
 # live ENVS: fill ENVS' tables with live readers, check, release, check.
 live() {
-    local r=$1 envs=$2 line want
+    local r=$1 envs=$2 line want old_smtpd new_smtpd p
     coproc HOLD { "$RL_BIN/rl-readers" "$S" 1024 hold "$envs" 2>&1; }
     read -r line <&"${HOLD[0]}"
     echo "# $line"
@@ -97,7 +97,17 @@ live() {
     policy) want="$(slots | cut -d' ' -f1) 1024" ;;
     esac
     lab_expect "round $r: table(s) full of live readers ($envs)" "$(slots)" "$want"
+    old_smtpd=" $(lab_postfix_procs pf smtpd | tr '\n' ' ')"
+    postfix -c "$(lab_get pf conf)" reload >>"$LAB/log/pf.out" 2>&1
+    sleep 1
     expect_temp_or_ok "round $r, $envs full of live readers"
+    new_smtpd=0
+    for p in $(lab_postfix_procs pf smtpd); do
+        case $old_smtpd in *" $p "*) ;; *) new_smtpd=$((new_smtpd + 1)) ;; esac
+    done
+    lab_expect_match "round $r: smtpd started while the table(s) were full ($envs; new: $new_smtpd)" \
+        "$new_smtpd" '^[1-9][0-9]*$'
+    CHECKS=$((CHECKS + 1))
     hold_in=${HOLD[1]}
     exec {hold_in}>&-
     read -r line <&"${HOLD[0]}"
@@ -120,5 +130,5 @@ for r in $(seq 1 "$ROUNDS"); do
         live "$r" "$envs"
     done
 done
-rl_figure readers "$ROUNDS round(s) x (1024 stale slots in both environments; 1024 live readers in policy, secrets, both): $CHECKS checks, $TEMPS temporary failures while tables were full of live readers, 0 wrong answers, 0 restarts"
+rl_figure readers "$ROUNDS round(s) x (1024 stale slots in both environments; 1024 live readers in policy, secrets, both): $CHECKS checks, $TEMPS temporary failures while tables were full of live readers, 0 wrong answers, 0 restarts to recover (smtpd replaced by postfix reload while each table was full)"
 lab_finish

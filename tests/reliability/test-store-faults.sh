@@ -32,18 +32,6 @@ rl_stack_start
 S=$LAB/store
 CHECKS=0
 
-good_state() {
-    local label=$1
-    lab_expect "$label: AUTH PLAIN (authd), good password" "$(rl_auth PLAIN alice@example.com "$RL_PW")" 235
-    lab_expect "$label: AUTH CRAM-MD5 (plugin), good password" "$(rl_auth CRAM-MD5 alice@example.com "$RL_PW")" 235
-    lab_expect "$label: AUTH PLAIN, wrong password" "$(rl_auth PLAIN alice@example.com wrong-Pw-1)" 535
-    lab_expect_match "$label: legitimate message" \
-        "$(rl_send CRAM-MD5 alice@example.com "$RL_PW" alice@example.com)" '^250 2\.0\.0 Ok: queued'
-    lab_expect_match "$label: spoofed From" \
-        "$(rl_send CRAM-MD5 alice@example.com "$RL_PW" alice@example.com ceo@example.com)" '^550 5\.7\.1 '
-    CHECKS=$((CHECKS + 5))
-}
-
 # secrets_down LABEL ERE: every AUTH is a temporary failure; logs match ERE.
 secrets_down() {
     local label=$1 ere=$2 a
@@ -114,7 +102,7 @@ printf 'Filler-pw-1\n' >"$LAB/pw"
 for i in $(seq 1 40); do echo "filler$i@example.org:{PLAIN}Filler-pw-1"; done >"$LAB/fill.txt"
 rl_ctl import dovecot "$LAB/fill.txt" >>"$LAB/log/ctl.out" 2>&1 || lab_fail "import filler"
 
-good_state "before any fault"
+rl_stack_expect_ok "before any fault"
 for kind in truncated newer missing unreadable; do
     for env in secrets policy; do
         fault "$kind" "$env" apply || lab_fail "cannot apply $kind to $env"
@@ -153,7 +141,7 @@ for kind in truncated newer missing unreadable; do
         fi
         fault "$kind" "$env" repair || lab_fail "cannot repair $kind on $env"
         restart_all "$env"
-        good_state "$kind $env repaired"
+        rl_stack_expect_ok "$kind $env repaired"
     done
 done
 
@@ -163,6 +151,6 @@ restart_all
 secrets_down "store directory missing" "${WHY[missing]}"
 mv "$S.away" "$S"
 restart_all
-good_state "store directory back"
+rl_stack_expect_ok "store directory back"
 rl_figure store-faults "4 faults x 2 environments (+ the whole store missing): $CHECKS checks"
 lab_finish
