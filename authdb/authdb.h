@@ -233,8 +233,8 @@ void authdb_txn_end(authdb_txn *txn);
  *    write, readers may see secrets ahead of policy.  For "user add" the
  *    login can already authenticate before its policy note (and any rule
  *    the same command adds) exists: authdb_senders_for does not list it
- *    as the user of its own address yet and no rule allows it anything,
- *    so send-as fails closed.  For "user del" the login can no longer
+ *    as the user of its own address yet and no rule the command adds
+ *    allows anything yet: send-as beyond what the login had fails closed.  For "user del" the login can no longer
  *    authenticate while its rules linger, unusable, until completion.
  * A writer whose handle has only the policy environment cannot see a
  * pending journal: its changes may be overwritten by the completion of an
