@@ -234,17 +234,14 @@ void authdb_txn_end(authdb_txn *txn);
  *    login can already authenticate before its policy note (and any rule
  *    the same command adds) exists: authdb_senders_for does not list it
  *    as the user of its own address yet and no rule the command adds
- *    allows anything yet: send-as beyond what the login had fails closed.  For "user del" the login can no longer
- *    authenticate while its rules linger, unusable, until completion.
- * A writer whose handle has only the policy environment cannot see a
- * pending journal: its changes may be overwritten by the completion of an
- * earlier interrupted write that touched the same keys (authgatectl opens
- * both for every command that writes policy).
- * If fn returns non-zero, everything is aborted and that code returned.
- * When an environment's map
- * is full, everything is aborted, the map grown and fn run again from the
- * start: fn must depend only on arg and the store (reset any output it
- * accumulates at entry).  Requires an AUTHDB_WRITE handle. */
+ *    allows anything yet: send-as beyond what the login had fails closed.  For "user del" the login
+ * can no longer authenticate while its rules linger, unusable, until completion. A writer whose
+ * handle has only the policy environment cannot see a pending journal: its changes may be
+ * overwritten by the completion of an earlier interrupted write that touched the same keys
+ * (authgatectl opens both for every command that writes policy). If fn returns non-zero, everything
+ * is aborted and that code returned. When an environment's map is full, everything is aborted, the
+ * map grown and fn run again from the start: fn must depend only on arg and the store (reset any
+ * output it accumulates at entry).  Requires an AUTHDB_WRITE handle. */
 typedef int (*authdb_write_fn)(authdb_txn *txn, void *arg);
 int authdb_write(authdb *h, authdb_write_fn fn, void *arg);
 
