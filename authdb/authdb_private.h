@@ -41,6 +41,10 @@ struct store_env {
     MDB_dbi ruleidx; /* policy only */
     MDB_dbi domains; /* policy only */
     size_t psize;    /* page size, for the truncation check */
+    /* When a read txn last found data.mdb long enough: the coarse clock's
+     * millisecond and the txn id (store.c, env_size_recheck). */
+    _Atomic long long size_ms;
+    _Atomic size_t size_txnid;
     /* The newest txn id whose schema a reader saw checked; a read txn of a
      * newer id checks it again (a newer authgatectl may have migrated the
      * store in place while this process had it open). */
@@ -172,9 +176,13 @@ struct authdb {
     unsigned flags;
     pthread_mutex_t reopen;
     _Atomic(struct store_envset *) cur; /* LMDB; NULL with a backend */
-    const struct kv_backend *be;        /* NULL: LMDB */
-    void *bctx;                         /* the backend's handle state */
-    int managed;                        /* meta "sync:central" is set (LMDB) */
+    /* A page of its own with MADV_WIPEONFORK: 1 once this process's envset
+     * is current, 0 in a child after fork() (store_enter's fast path, no
+     * getpid() syscall per call); NULL where the kernel cannot. */
+    _Atomic int *forkmark;
+    const struct kv_backend *be; /* NULL: LMDB */
+    void *bctx;                  /* the backend's handle state */
+    int managed;                 /* meta "sync:central" is set (LMDB) */
 };
 
 struct authdb_txn {

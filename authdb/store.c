@@ -6,8 +6,9 @@
  * store_read_one, store_txn_env, store_note, store_meta_get/put.
  *
  * Rules enforced here (DESIGN.md section 4):
- *  - fork: every entry compares getpid() with the pid that opened the
- *    environments.  A child builds its own envset; the parent's MDB_envs are
+ *  - fork: every entry checks the handle's MADV_WIPEONFORK page (zeroed in
+ *    a child, no syscall), else compares getpid() with the pid that opened
+ *    the environments.  A child builds its own envset; the parent's MDB_envs are
  *    abandoned in the child, never used or closed (closing would clear the
  *    parent's reader slots).
  *  - threads: MDB_NOTLS; a read txn lives inside one call or one authdb_txn.
@@ -28,9 +29,10 @@
  *  - no NOSYNC flags; files are created with explicit modes, never by LMDB.
  *  - truncation: a data.mdb shorter than its last used page would make the
  *    first access past its end a SIGBUS in the host (smtpd, sendmail...).
- *    Open and every read transaction compare the file size with the last
- *    page of the newest meta (env_size_check): a truncated file is
- *    AUTHDB_ECORRUPT, a temporary failure, never a crash.  LMDB only ever
+ *    Open and read transactions compare the file size with the last page
+ *    of the newest meta (env_size_check; a read txn at most once per
+ *    coarse clock tick or newer txn, env_size_recheck): a truncated file
+ *    is AUTHDB_ECORRUPT, a temporary failure, never a crash.  LMDB only ever
  *    grows the file, so a file that was long enough stays long enough.
  *  - schema: checked at open, and again by the first read transaction that
  *    sees a newer transaction id than the last check (env_schema_recheck):
@@ -47,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <syslog.h>
 #include <time.h>
@@ -148,6 +151,32 @@ static int env_size_check(struct store_env *e, const char *path, char *why, size
             snprintf(why, whylen, "%s/data.mdb: truncated: %s bytes, its pages need %s",
                      path != NULL ? path : "store", have_s, need_s);
         rc = AUTHDB_ECORRUPT;
+    }
+out:
+    return rc;
+}
+
+/* The truncation check costs an fstat, a tenth of a lookup: a read txn
+ * repeats it only when the coarse clock (one tick: 1-4 ms) has moved on or
+ * the txn is newer than the last one checked (its pages may lie further
+ * out).  A file truncated behind LMDB's back is seen within a tick; no check
+ * can close the window between it and the first page access anyway. */
+static int env_size_recheck(struct store_env *e, MDB_txn *t)
+{
+    struct timespec ts;
+    long long ms;
+    size_t id = mdb_txn_id(t);
+    int rc = AUTHDB_OK;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (atomic_load_explicit(&e->size_ms, memory_order_relaxed) == ms &&
+        atomic_load_explicit(&e->size_txnid, memory_order_relaxed) == id)
+        goto out;
+    rc = env_size_check(e, NULL, NULL, 0);
+    if (rc == AUTHDB_OK) {
+        atomic_store_explicit(&e->size_txnid, id, memory_order_relaxed);
+        atomic_store_explicit(&e->size_ms, ms, memory_order_relaxed);
     }
 out:
     return rc;
@@ -426,6 +455,27 @@ static int store_open_complete(authdb *h, char *why, size_t whylen)
     return rc;
 }
 
+/* The fork mark of a new handle, or NULL (then every entry asks getpid). */
+static _Atomic int *forkmark_new(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    void *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED)
+        return NULL;
+    if (madvise(p, (size_t)page, MADV_WIPEONFORK) != 0) {
+        munmap(p, (size_t)page);
+        return NULL;
+    }
+    return p;
+}
+
+static void forkmark_free(_Atomic int *mark)
+{
+    if (mark != NULL)
+        munmap((void *)mark, (size_t)sysconf(_SC_PAGESIZE));
+}
+
 int authdb_open(const char *dir, unsigned flags, authdb **out, char *why, size_t whylen)
 {
     return authdb_open_log(dir, flags, NULL, out, why, whylen);
@@ -457,6 +507,7 @@ int authdb_open_log(const char *dir, unsigned flags, const authdb_log *lg, authd
         rc = AUTHDB_ENOMEM;
         goto out;
     }
+    h->forkmark = forkmark_new();
     rc = store_backend_for(dir, &be, why, whylen);
     if (rc == AUTHDB_OK && be != NULL)
         rc = be->open(dir, flags, &h->bctx, why, whylen);
@@ -464,6 +515,7 @@ int authdb_open_log(const char *dir, unsigned flags, const authdb_log *lg, authd
         rc = envset_open(dir, flags, &es, why, whylen);
     if (rc != AUTHDB_OK) {
         pthread_mutex_destroy(&h->reopen);
+        forkmark_free(h->forkmark);
         goto out;
     }
     h->be = be;
@@ -497,6 +549,7 @@ void authdb_close(authdb *h)
         h->be->close(h->bctx);
     envset_free(atomic_load(&h->cur));
     pthread_mutex_destroy(&h->reopen);
+    forkmark_free(h->forkmark);
     free(h->dir);
     free(h);
 }
@@ -510,10 +563,17 @@ const char *authdb_path(const authdb *h)
 static int store_enter(authdb *h, struct store_envset **out)
 {
     struct store_envset *es = atomic_load(&h->cur), *fresh = NULL;
-    pid_t me = getpid();
+    pid_t me;
     int rc = AUTHDB_OK;
 
+    if (h->forkmark != NULL && atomic_load_explicit(h->forkmark, memory_order_acquire) == 1) {
+        *out = es;
+        return AUTHDB_OK;
+    }
+    me = getpid();
     if (es->pid == me) {
+        if (h->forkmark != NULL)
+            atomic_store_explicit(h->forkmark, 1, memory_order_release);
         *out = es;
         return AUTHDB_OK;
     }
@@ -529,6 +589,8 @@ static int store_enter(authdb *h, struct store_envset **out)
             es = fresh;
         }
     }
+    if (es->pid == me && h->forkmark != NULL)
+        atomic_store_explicit(h->forkmark, 1, memory_order_release);
     pthread_mutex_unlock(&h->reopen);
     *out = es;
     return rc;
@@ -608,7 +670,7 @@ static int txn_begin_env(struct store_envset *es, int which, int write, MDB_txn 
         break;
     }
     if (rc == 0 && !write) {
-        int chk = env_size_check(&es->e[which], NULL, NULL, 0);
+        int chk = env_size_recheck(&es->e[which], *out);
         if (chk == AUTHDB_OK)
             chk = env_schema_recheck(&es->e[which], which, *out);
         if (chk != AUTHDB_OK) {
