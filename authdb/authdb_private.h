@@ -56,6 +56,9 @@ struct store_env {
      * privilege drop) and leaves this to the first read txn that gets a
      * slot (store.c, env_setup). */
     _Atomic int ready;
+    /* Stale reader slots (killed readers) the open cleared, for
+     * authdb_check to report (maint.c). */
+    int stale_cleared;
     int managed; /* meta "sync:central" was set at open */
 };
 

@@ -404,8 +404,12 @@ int authdb_check(authdb *h, authdb_check_cb cb, void *arg)
         if (!(h->flags & (1u << i)))
             continue;
         check_modes(h, i, &ck);
+        struct store_env *e = &atomic_load(&h->cur)->e[i];
+        /* the slots the open cleared, and any that died since */
         dead = 0;
-        mdb_reader_check(atomic_load(&h->cur)->e[i].env, &dead);
+        mdb_reader_check(e->env, &dead);
+        dead += e->stale_cleared;
+        e->stale_cleared = 0;
         if (dead > 0) {
             snprintf(a, sizeof(a), "%d", dead);
             report(&ck, AUTHDB_CHECK_WARN, "%s: cleared %s stale reader slots (killed readers)",

@@ -320,6 +320,7 @@ static int env_open(struct store_env *e, const char *dir, int which, int write, 
     if (rc != AUTHDB_OK)
         goto close;
     mdb_reader_check(e->env, &dead);
+    e->stale_cleared = dead;
     rc = env_open_dbis(e, which, write, path, why, whylen);
     if (rc == AUTHDB_OK) {
         atomic_store(&e->ready, 1);

@@ -928,16 +928,81 @@ static void test_fork_reader(void **state)
     authdb_close(h);
 }
 
+/* Readers killed while holding a transaction leave stale slots: the next
+ * open clears them and authdb_check says how many. */
+static void test_check_stale_readers(void **state)
+{
+    (void)state;
+    char dir[256];
+    authdb *h;
+    struct check_out co = {0};
+    pid_t pids[4];
+    int st, fds[2];
+
+    /* pids[3] keeps the store open throughout without a transaction, as a
+     * running daemon would: when the last process closes an environment,
+     * LMDB's next open resets its reader table anyway.  (A second handle in
+     * this process would not do: LMDB's locks are per process.) */
+    tu_new_store(dir, sizeof(dir), NULL);
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH | AUTHDB_WRITE, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(tu_add_user(h, "hank", "pw", AUTHDB_PUT_CREATE), AUTHDB_OK);
+    authdb_close(h);
+    for (int i = 3; i >= 0; i--) {
+        assert_int_equal(pipe(fds), 0);
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            authdb *r;
+            authdb_txn *t;
+            close(fds[0]);
+            if (authdb_open(dir, AUTHDB_SECRETS, &r, NULL, 0) != AUTHDB_OK ||
+                (i < 3 && authdb_read_begin(r, AUTHDB_SECRETS, &t) != AUTHDB_OK))
+                _exit(1);
+            (void)!write(fds[1], "x", 1);
+            pause();
+            _exit(0);
+        }
+        close(fds[1]);
+        char c;
+        assert_int_equal(read(fds[0], &c, 1), 1); /* it holds a read txn */
+        close(fds[0]);
+    }
+    for (int i = 0; i < 3; i++) { /* the readers die holding their slots */
+        kill(pids[i], SIGKILL);
+        assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+    }
+    assert_int_equal(authdb_open(dir, AUTHDB_BOTH, &h, NULL, 0), AUTHDB_OK);
+    assert_int_equal(authdb_check(h, check_cb, &co), AUTHDB_OK);
+    assert_int_equal(co.error, 0);
+    assert_int_equal(co.warn, 1);
+    assert_non_null(strstr(co.last, "secrets: cleared 3 stale reader slots"));
+    /* said once: a second check finds none */
+    co = (struct check_out){0};
+    assert_int_equal(authdb_check(h, check_cb, &co), AUTHDB_OK);
+    assert_int_equal(co.warn + co.error, 0);
+    authdb_close(h);
+    kill(pids[3], SIGKILL);
+    assert_int_equal(waitpid(pids[3], &st, 0), pids[3]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_modes),      cmocka_unit_test(test_open_errors),
-        cmocka_unit_test(test_newer_schema),      cmocka_unit_test(test_newer_schema_while_open),
-        cmocka_unit_test(test_users_and_verify),  cmocka_unit_test(test_imported_hash),
-        cmocka_unit_test(test_sender_rules),      cmocka_unit_test(test_domains_and_settings),
-        cmocka_unit_test(test_map_growth),        cmocka_unit_test(test_corrupt_record),
-        cmocka_unit_test(test_backup_and_check),  cmocka_unit_test(test_fork_reader),
-        cmocka_unit_test(test_groups_and_access), cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_check_stale_readers),
+        cmocka_unit_test(test_create_modes),
+        cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_newer_schema),
+        cmocka_unit_test(test_newer_schema_while_open),
+        cmocka_unit_test(test_users_and_verify),
+        cmocka_unit_test(test_imported_hash),
+        cmocka_unit_test(test_sender_rules),
+        cmocka_unit_test(test_domains_and_settings),
+        cmocka_unit_test(test_map_growth),
+        cmocka_unit_test(test_corrupt_record),
+        cmocka_unit_test(test_backup_and_check),
+        cmocka_unit_test(test_fork_reader),
+        cmocka_unit_test(test_groups_and_access),
+        cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_interrupted_write),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
