@@ -96,7 +96,8 @@ static int rules_encode(struct rule_ent *ents, size_t n, unsigned flags, unsigne
     size_t need = RULES_HDR, o = RULES_HDR;
     unsigned char *b;
 
-    qsort(ents, n, sizeof(*ents), ent_cmp);
+    if (n > 1) /* ents may be NULL when empty */
+        qsort(ents, n, sizeof(*ents), ent_cmp);
     for (size_t i = 0; i < n; i++)
         need += 4 + ents[i].len;
     b = malloc(need);
@@ -721,7 +722,8 @@ int authdb_senders_for(authdb *h, authdb_txn *txn, const char *address, size_t a
     }
     if (rc != AUTHDB_OK)
         goto out;
-    qsort(l.v, l.n, sizeof(*l.v), str_cmp);
+    if (l.n > 1) /* an empty list has no array (qsort wants one) */
+        qsort(l.v, l.n, sizeof(*l.v), str_cmp);
     for (size_t i = 0; i < l.n && rc == AUTHDB_OK; i++) {
         if (i > 0 && strcmp(l.v[i], l.v[i - 1]) == 0)
             continue;
