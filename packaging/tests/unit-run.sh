@@ -218,19 +218,28 @@ export -f sandbox
 export protect
 mapfile -d '' -t cmd < <(sandboxed_cmd "${exec_start[@]}")
 [ -z "$pidfile" ] || rm -f "$pidfile"
+# start_traced: the command under strace (outside the sandbox, which would
+# make its file read-only).  The command writes its pid first (strace forks
+# test processes of its own, so strace's children do not tell which one it
+# is).  Sets tracer (strace's pid) and traced (the command's, or empty).
+start_traced() {
+    local pidof_start i=0
+    pidof_start=$(mktemp)
+    strace -f -qq -o "$strace_out" -- bash -c 'echo $$ >"$0"; exec "$@"' "$pidof_start" "${cmd[@]}" &
+    tracer=$!
+    traced=''
+    while [ -z "$traced" ] && [ $i -lt 200 ] && kill -0 "$tracer" 2>/dev/null; do
+        traced=$(cat "$pidof_start")
+        [ -n "$traced" ] || sleep 0.05
+        i=$((i + 1))
+    done
+    rm -f "$pidof_start"
+}
 if [ "$type" != forking ]; then
     # The command is the main process (through strace when asked).
     if [ -n "$strace_out" ]; then
-        pidof_start=$(mktemp)
-        strace -f -qq -o "$strace_out" -- bash -c 'echo $$ >"$0"; exec "$@"' "$pidof_start" "${cmd[@]}" &
-        tracer=$!
-        mainpid='' i=0
-        while [ -z "$mainpid" ] && [ $i -lt 200 ] && kill -0 "$tracer" 2>/dev/null; do
-            mainpid=$(cat "$pidof_start")
-            [ -n "$mainpid" ] || sleep 0.05
-            i=$((i + 1))
-        done
-        rm -f "$pidof_start"
+        start_traced
+        mainpid=$traced
     else
         "${cmd[@]}" &
         mainpid=$!
@@ -243,21 +252,10 @@ if [ "$type" != forking ]; then
     fi
     [ -z "$pidfile" ] || echo "$mainpid" >"$pidfile"
 elif [ -n "$strace_out" ]; then
-    # strace stays outside the sandbox (which would make its file
-    # read-only) and returns only when the daemon does.  The start command
-    # writes its pid first (strace forks test processes of its own, so
-    # strace's children do not tell which one it is); its exit means
-    # "ready".
-    pidof_start=$(mktemp)
-    strace -f -qq -o "$strace_out" -- bash -c 'echo $$ >"$0"; exec "$@"' "$pidof_start" "${cmd[@]}" &
-    tracer=$!
-    child='' i=0
-    while [ -z "$child" ] && [ $i -lt 200 ] && kill -0 "$tracer" 2>/dev/null; do
-        child=$(cat "$pidof_start")
-        [ -n "$child" ] || sleep 0.05
-        i=$((i + 1))
-    done
-    rm -f "$pidof_start"
+    # strace returns only when the daemon does; the start command's exit
+    # means "ready".
+    start_traced
+    child=$traced
     i=0
     while [ -n "$child" ] && [ $i -lt 600 ] && kill -0 "$child" 2>/dev/null; do
         sleep 0.1
