@@ -4,12 +4,16 @@
  * the RFC exchanges with our keys, the stored text against `gsasl --mkpasswd`
  * and against the authPassword values libsasl2's own scram plugin stores
  * (recorded, and made now by saslpasswd2), CRAM-MD5 (RFC 2195) by finishing the
- * HMAC from our precomputed state with libsasl2's own MD5, DIGEST-MD5
+ * HMAC from our precomputed state, DIGEST-MD5
  * (RFC 2831) by computing the RFC's response from our H(A1), and the
- * legacy PLAIN secret by recomputing it with libsasl2's MD5.
+ * legacy PLAIN secret by recomputing it (MD5 of salt, "sasldb", password).
  */
+/* MD5_CTX's chaining state is reachable only through the low-level API,
+ * deprecated (not removed) in OpenSSL 3. */
+#define OPENSSL_API_COMPAT 0x10100000L
 #include <arpa/inet.h>
 #include <openssl/evp.h>
+#include <openssl/md5.h>
 #include <openssl/hmac.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,15 +23,8 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sasl/md5global.h>
-#include <sasl/md5.h>
 
 #include "authdb_private.h"
-
-/* libsasl2's exported MD5 (hmac_md5_precalc itself is not exported). */
-void _sasl_MD5Init(MD5_CTX *);
-void _sasl_MD5Update(MD5_CTX *, const unsigned char *, unsigned int);
-void _sasl_MD5Final(unsigned char[16], MD5_CTX *);
 
 static void hex(const unsigned char *in, size_t len, char *out)
 {
@@ -206,21 +203,24 @@ static void test_scram_libsasl2_live(void **state)
 }
 
 /* Continue an MD5 from a 16-octet network-order chaining state after one
- * 64-octet block, with libsasl2's MD5. */
+ * 64-octet block (OpenSSL's MD5: authdb/ stays free of SASL headers; the
+ * plugin tests run CRAM-MD5 through libsasl2 itself). */
 static void md5_resume(const unsigned char st[16], const unsigned char *msg, size_t len,
                        unsigned char out[16])
 {
     MD5_CTX c;
     uint32_t w[4];
 
-    _sasl_MD5Init(&c);
+    MD5_Init(&c);
     memcpy(w, st, 16);
-    for (int i = 0; i < 4; i++)
-        c.state[i] = ntohl(w[i]);
-    c.count[0] = 512;
-    c.count[1] = 0;
-    _sasl_MD5Update(&c, msg, (unsigned int)len);
-    _sasl_MD5Final(out, &c);
+    c.A = ntohl(w[0]);
+    c.B = ntohl(w[1]);
+    c.C = ntohl(w[2]);
+    c.D = ntohl(w[3]);
+    c.Nl = 512;
+    c.Nh = 0;
+    MD5_Update(&c, msg, len);
+    MD5_Final(out, &c);
 }
 
 static void test_cram_md5_rfc2195(void **state)
@@ -297,11 +297,11 @@ static void test_plain_legacy(void **state)
     assert_int_equal(legacy_plain(salt, "pw123", 5, out), AUTHDB_OK);
     assert_memory_equal(out, salt, 16);
     assert_int_equal(out[16], 0);
-    _sasl_MD5Init(&c);
-    _sasl_MD5Update(&c, salt, 16);
-    _sasl_MD5Update(&c, (const unsigned char *)"sasldb", 6);
-    _sasl_MD5Update(&c, (const unsigned char *)"pw123", 5);
-    _sasl_MD5Final(ref, &c);
+    MD5_Init(&c);
+    MD5_Update(&c, salt, 16);
+    MD5_Update(&c, "sasldb", 6);
+    MD5_Update(&c, "pw123", 5);
+    MD5_Final(ref, &c);
     assert_memory_equal(out + 17, ref, 16);
 }
 
